@@ -7,6 +7,7 @@
 #   test         model tests, notebooks (nbval), then builds the book and checks the
 #                built HTML (offline, no CDN) and a real headless Chromium on it
 #   lab          JupyterLab on the repo
+#   outputs      re-run the book's notebooks in place (refresh the outputs nbval compares)
 #   bench        bench/run.py            conformance   conformance/lab.py
 #   clean        removes _build, .venv, caches and the vendored JS
 
@@ -27,7 +28,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 BOOK_NOTEBOOKS     = $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path 'book/_static/*' | sort)
 EXERCISE_NOTEBOOKS = $(shell find exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null | sort)
 
-.PHONY: all setup book vendor test test-model test-notebooks test-built-book lab bench conformance clean
+.PHONY: all setup book vendor outputs test test-model test-notebooks test-built-book lab bench conformance clean
 
 all: book
 
@@ -70,6 +71,9 @@ test-notebooks: setup
 # 4. The built HTML: no external scripts or stylesheets, then headless Chromium.
 test-built-book: setup
 	$(BIN)/pytest -m book tests
+
+outputs: setup
+	$(BIN)/python scripts/execute-notebooks.py $(BOOK_NOTEBOOKS)
 
 lab: setup
 	$(BIN)/jupyter lab
