@@ -1,0 +1,237 @@
+"""Run the conformance scenarios (scenarios.json) against the Python model through its
+façade (refmodel.Machine), recording the same fields the guest program records, so
+compare.py can set the two side by side.
+
+The model grows while this runner exists: any piece of the façade that is missing
+stops the scenario at that step with "model does not support X yet" instead of a
+crash.  Usage: python conformance/model_side.py [SCENARIO_ID...]"""
+
+from __future__ import annotations
+
+import errno as errno_mod
+import json
+import sys
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from conformance import scenarios  # noqa: E402
+from conformance.scenarios import PAGE_SIZE, pattern  # noqa: E402
+
+FACADE = ("Machine", "PAGE_SIZE", "PROT_READ", "PROT_WRITE", "MAP_PRIVATE", "MAP_SHARED",
+          "MAP_ANONYMOUS", "MPOL_MF_MOVE", "MPOL_MF_MOVE_ALL")
+
+
+class Unsupported(Exception):
+    """The model lacks a piece of the façade that this step needs."""
+
+
+def need(obj, name: str, what: str | None = None):
+    """obj.name, or Unsupported('model does not support ... yet')."""
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        raise Unsupported(f"model does not support {what or name} yet") from None
+
+
+def load_refmodel():
+    """The refmodel module, or Unsupported naming what is missing from its façade."""
+    try:
+        import refmodel
+    except Exception as e:          # ImportError, or an error inside the half-built model
+        raise Unsupported(f"refmodel cannot be imported: {e!r}") from None
+    missing = [n for n in FACADE if not hasattr(refmodel, n)]
+    if missing:
+        raise Unsupported(f"refmodel does not export {', '.join(missing)} yet")
+    return refmodel
+
+
+class Runner:
+    """One scenario on a fresh 2-node Machine of the 2.6.18 era."""
+
+    def __init__(self, rm, sc: dict):
+        self.rm, self.sc = rm, sc
+        self.m = rm.Machine(era="2.6.18", nodes=2, pages_per_node=4096, swap_pages=0)
+        # Like the guest: the scenario's process runs on node 0 and is root (CAP_SYS_NICE).
+        self.procs = [self.m.spawn(node=0, cap_sys_nice=True), None]
+        self.regions: dict[str, tuple[int, int]] = {}    # name -> (addr, npages)
+        self.last_pfn: dict[tuple[int, str], dict[int, int | None]] = {}
+        self.trace_seen = len(self._trace())
+
+    # -- helpers --
+    def _trace(self) -> list:
+        return list(need(self.m, "trace", "the trace event list (Machine.trace)"))
+
+    def _flags(self, flags) -> int:
+        """MPOL_MF_* names -> the model's bits (STRICT is not in the façade: bit 0)."""
+        names = [flags] if isinstance(flags, str) else list(flags)
+        bits = 0
+        for n in names:
+            bits |= getattr(self.rm, "MPOL_MF_" + n, scenarios.MF_FLAGS[n])
+        return bits
+
+    def _addrs(self, st: dict) -> list[int]:
+        addr, n = self.regions[st["region"]]
+        return [addr + i * PAGE_SIZE for i in scenarios.selected_pages(st, n)]
+
+    # -- the steps (same names and fields as guest/migscen.c) --
+    def step(self, k: int, st: dict) -> dict:
+        op, p = st["op"], self.procs[st.get("proc", 0)]
+        out = {"step": k, "op": op, "proc": st.get("proc", 0)}
+        getattr(self, "op_" + op)(st, p, out)
+        return out
+
+    def op_map(self, st, p, out):
+        rm, n = self.rm, st["npages"]
+        prot = rm.PROT_READ | rm.PROT_WRITE
+        mmap = need(p, "mmap")
+        if st["kind"] == "anon":
+            addr = mmap(None, n * PAGE_SIZE, prot, rm.MAP_PRIVATE | rm.MAP_ANONYMOUS)
+        else:
+            f = need(self.m, "create_file", "tmpfs files (Machine.create_file)")(
+                f"{self.sc['id']}-{st['region']}", npages=n)
+            addr = mmap(None, n * PAGE_SIZE, prot, rm.MAP_SHARED, f, 0)
+        self.regions[st["region"]] = (addr, n)
+        out.update(base=hex(addr), npages=n)
+
+    def op_fill(self, st, p, out):
+        addr, n = self.regions[st["region"]]
+        for i in range(n):
+            need(p, "write")(addr + i * PAGE_SIZE, pattern(st["tag"], i))
+
+    def op_write(self, st, p, out):
+        addr, n = self.regions[st["region"]]
+        for i in scenarios.selected_pages(st, n):
+            need(p, "write")(addr + i * PAGE_SIZE, pattern(st["tag"], i))
+
+    def op_read(self, st, p, out):
+        out["sum"] = sum(need(p, "read")(a, 1)[0] for a in self._addrs(st))
+
+    def op_check(self, st, p, out):
+        addr, n = self.regions[st["region"]]
+        out["match"] = [need(p, "read")(addr + i * PAGE_SIZE, PAGE_SIZE) == pattern(st["tag"], i)
+                        for i in scenarios.selected_pages(st, n)]
+
+    def op_fork(self, st, p, out):
+        self.procs[1] = need(p, "fork")()
+
+    def op_exit(self, st, p, out):
+        need(self.procs[1], "exit")()
+        self.procs[1] = None
+
+    def op_munmap(self, st, p, out):
+        for a in self._addrs(st):
+            need(p, "munmap")(a, PAGE_SIZE)
+
+    def op_where(self, st, p, out):
+        """move_pages(nodes=None) and the pfn of each page, as in migscen.c do_where()."""
+        addrs = self._addrs(st)
+        try:
+            out["status"], out["ret"] = list(need(self.m, "move_pages")(p, addrs)), 0
+        except OSError as e:
+            out["status"], out["ret"] = None, -e.errno
+        page = need(p, "page", "Process.page (pfn views)")
+        pfns = []
+        for a in addrs:
+            view = page(a)
+            pfns.append(getattr(view, "pfn", None) if view is not None else None)
+        key = (st.get("proc", 0), st["region"])
+        before = self.last_pfn.get(key)
+        out["pfns"] = pfns
+        out["pfn_changed"] = [None if before is None or before.get(a) is None or pf is None
+                              else before[a] != pf for a, pf in zip(addrs, pfns)]
+        self.last_pfn.setdefault(key, {}).update(zip(addrs, pfns))
+
+    def op_move(self, st, p, out):
+        addrs = self._addrs(st)
+        try:
+            status = need(self.m, "move_pages")(p, addrs, nodes=[st["node"]] * len(addrs),
+                                                flags=self._flags(st["flags"]))
+            out["ret"], out["status"] = getattr(status, "ret", 0), list(status)
+        except OSError as e:
+            out["ret"], out["status"] = -e.errno, None
+
+    def op_migrate(self, st, p, out):
+        migrate = need(self.m, "migrate_pages")
+        out["ret"] = migrate(p, old_nodes=set(st["from"]), new_nodes=set(st["to"]))
+
+    def op_mbind(self, st, p, out):
+        """mbind is not in the façade yet.  If the model has one, use it; otherwise
+        approximate mbind(MPOL_BIND, MPOL_MF_MOVE) by move_pages(MPOL_MF_MOVE) of the
+        range (same pages, same migration path; no policy is set) and say so."""
+        addr, n = self.regions[st["region"]]
+        mbind = getattr(self.m, "mbind", None)
+        if mbind is not None:
+            try:
+                out["ret"] = mbind(p, addr, n * PAGE_SIZE, nodes={st["node"]},
+                                   flags=self._flags(st["flags"])) or 0
+            except OSError as e:
+                out["ret"] = -e.errno
+            return
+        flags = self._flags("MOVE_ALL" if "MOVE_ALL" in st["flags"] else "MOVE")
+        try:
+            status = need(self.m, "move_pages")(p, self._addrs(st), nodes=[st["node"]] * n,
+                                                flags=flags)
+            moved = all(s == st["node"] for s in status)
+        except OSError:
+            moved = False
+        # MPOL_MF_STRICT: -EIO when some page could not be moved.
+        out["ret"] = 0 if moved or "STRICT" not in st["flags"] else -errno_mod.EIO
+        out["note"] = "mbind not modelled yet: approximated by move_pages(MPOL_MF_MOVE) of the range"
+
+    def op_trace(self, st, p, out):
+        """Count set/remove_migration_pte events per page since the previous trace step."""
+        addr, n = self.regions[st["region"]]
+        events = self._trace()
+        new, self.trace_seen = events[self.trace_seen:], len(events)
+        counts = {"set": [0] * n, "remove": [0] * n}
+        for e in new:
+            name = e.get("name") if isinstance(e, dict) else getattr(e, "name", None)
+            a = e.get("addr") if isinstance(e, dict) else getattr(e, "addr", None)
+            kind = {"set_migration_pte": "set", "remove_migration_pte": "remove"}.get(name)
+            if kind and a is not None and 0 <= (a - addr) // PAGE_SIZE < n:
+                counts[kind][(a - addr) // PAGE_SIZE] += 1
+        out.update(base=hex(addr), npages=n, events=sum(map(sum, counts.values())), **counts)
+
+    def op_race(self, st, p, out):
+        race = getattr(self.m, "race_reader", None)
+        if race is None:
+            raise Unsupported("model does not support a reader racing migrations "
+                              "(concurrency / migration_entry_wait) yet")
+        out.update(race(p, self.regions[st["region"]][0], iterations=st["iterations"]))
+
+
+def run_scenario(rm, sc: dict) -> dict:
+    """Run one scenario; stop at the first unsupported step or model error."""
+    res = {"scenario": sc["id"], "steps": []}
+    try:
+        r = Runner(rm, sc)
+        for k, st in enumerate(sc["steps"]):
+            res["steps"].append(r.step(k, st))
+    except Unsupported as e:
+        res["unsupported"] = str(e)
+    except Exception as e:     # a bug in the model (or here): report, don't crash the lab
+        res["error"] = f"{type(e).__name__}: {e}"
+        res["traceback"] = traceback.format_exc(limit=6)
+    return res
+
+
+def run_all(scs: list[dict], only: set[str] | None = None) -> dict:
+    """{'available', 'reason', 'scenarios': {id: result}} for compare.py."""
+    try:
+        rm = load_refmodel()
+    except Unsupported as e:
+        return {"available": False, "reason": str(e), "scenarios": {}}
+    out = {"available": True, "reason": None, "scenarios": {}}
+    for sc in scs:
+        if only and sc["id"] not in only:
+            continue
+        out["scenarios"][sc["id"]] = run_scenario(rm, sc)
+    return out
+
+
+if __name__ == "__main__":
+    res = run_all(scenarios.load(), set(sys.argv[1:]) or None)
+    print(json.dumps(res, indent=1, default=str))
