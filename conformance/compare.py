@@ -72,7 +72,7 @@ def compare(scs: list[dict], guest: dict, model: dict | None) -> dict:
             if m is not None and m.get("unsupported"):
                 m, m_reason = None, m["unsupported"]
             exp = {kern: scenarios.expected(st, kern) for kern in scenarios.KERNELS}
-            diff = st.get("kernels", {}).get("difference")
+            diff = ", ".join(scenarios.differences(st)) or None
             for field in EXACT.get(op, ()):
                 named = diff if diff and field in st["kernels"]["6.1"] else None
                 gv = g.get(field, MISSING) if g else MISSING
@@ -166,10 +166,10 @@ def render(report: dict) -> str:
     named = [r for r in rows if r["difference"]]
     if named:
         out.append("NAMED 6.1-vs-2.6.18 DIFFERENCES (each side held to its own kernel):")
-        for did in sorted({r["difference"] for r in named}):
-            d = DIFFERENCES[did]
-            out.append(f"  {did}: {d['title']}")
-            for r in (r for r in named if r["difference"] == did):
+        for dids in sorted({r["difference"] for r in named}):
+            titles = "; ".join(DIFFERENCES[d]["title"] for d in dids.split(", "))
+            out.append(f"  {dids}: {titles}")
+            for r in (r for r in named if r["difference"] == dids):
                 out.append(f"    {r['scenario']}/{r['step']} {r['field']}: guest {_fmt(r['guest'])} "
                            f"({_verdict(r['guest_ok'])} for 6.1), model {_fmt(r['model'])} "
                            f"({_verdict(r['model_ok'])} for 2.6.18)")

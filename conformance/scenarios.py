@@ -121,13 +121,19 @@ def validate(scenarios: list[dict]) -> None:
                     raise ValueError(f"{where}: unknown flags {names}")
             if "kernels" in st:
                 kn = st["kernels"]
-                if "difference" not in kn or any(v not in kn for v in KERNELS):
+                if not differences(st) or any(v not in kn for v in KERNELS):
                     raise ValueError(f"{where}: 'kernels' needs difference, 6.1 and 2.6.18")
                 if set(kn["6.1"]) != set(kn["2.6.18"]):
                     raise ValueError(f"{where}: both kernels must give the same fields")
             for field, bound in st.get("loose", {}).items():
                 if not set(bound) <= {"min", "max"}:
                     raise ValueError(f"{where}: loose {field} takes min/max")
+
+
+def differences(step: dict) -> list[str]:
+    """The ids (differences.json) of the 6.1-vs-2.6.18 differences a step shows."""
+    d = step.get("kernels", {}).get("difference", [])
+    return [d] if isinstance(d, str) else list(d)
 
 
 def expected(step: dict, kernel: str) -> dict:
