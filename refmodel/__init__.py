@@ -1,5 +1,25 @@
 """refmodel: an executable Python reference model of the Linux 2.6.18 memory manager
 and of page migration before, during and after Christoph Lameter's 2006 swapless
-page-migration series.  See README.md and the book for a tour."""
+page-migration series.  See README.md and the book for a tour.
+
+    from refmodel import Machine, PAGE_SIZE, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS
+    m = Machine(era="2.6.18", nodes=2, pages_per_node=4096, swap_pages=0)
+    p = m.spawn(node=0)
+    a = p.mmap(None, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    p.write(a, b"hello"); assert p.read(a, 5) == b"hello"
+"""
+
+from .check import InvariantError
+from .eras import ERAS, Era
+from .machine import Machine, PageView, Process, PteView, SegmentationFault
+from .mmap import (MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_NONE,
+                   PROT_READ, PROT_WRITE)
+from .pgtable import PAGE_SHIFT, PAGE_SIZE
+from .sched import Deadlock
+from .swapops import BUG
 
 __version__ = "0.1.0"
+
+__all__ = ["Machine", "Process", "PteView", "PageView", "SegmentationFault", "InvariantError",
+           "BUG", "Deadlock", "Era", "ERAS", "PAGE_SIZE", "PAGE_SHIFT", "PROT_NONE", "PROT_READ",
+           "PROT_WRITE", "PROT_EXEC", "MAP_PRIVATE", "MAP_SHARED", "MAP_ANONYMOUS", "MAP_FIXED"]

@@ -1,0 +1,411 @@
+"""The façade: a Machine with NUMA nodes, processes that make system calls, and views.
+
+This is what learners, the book and the tests call.  Each system call runs the kernel
+path(s) of the model to completion (the explorer instead interleaves them); bad addresses
+raise SegmentationFault and bad arguments raise OSError with the kernel's errno.
+"""
+
+import errno
+
+from . import sched
+from .eras import get_era
+from .fork import dup_mmap
+from .kernel import Kernel
+from .memory import find_vma, user_access
+from .mm import VM_LOCKED, mm_struct
+from .mmap import (MCL_CURRENT, MCL_FUTURE, do_mmap_pgoff, do_munmap, exit_mmap, sys_mlock)
+from .mprotect import sys_mprotect
+from .page import ZERO_BYTES as ZERO
+from .page import (PG_active, PG_dirty, PG_lru, PG_private, PG_referenced, PG_swapcache,
+                   PG_uptodate, PG_writeback, PageAnon, flag_names, page_count,
+                   page_mapcount)
+from .pgtable import (PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_dirty, pte_none, pte_pfn,
+                      pte_present, pte_write, pte_young)
+from .sched import BLOCKED, KernelPath, down_write, up_write
+from .shmem import shmem_file_setup
+from .swapfile import sys_swapon
+from .swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
+                      swp_offset, swp_type)
+
+
+class SegmentationFault(Exception):
+    """The process touched an address it may not (SIGSEGV); .addr is the address."""
+
+    def __init__(self, addr: int, why: str = "SIGSEGV"):
+        super().__init__(f"{why} at {addr:#x}")
+        self.addr = addr
+
+
+class mm_write_op(KernelPath):
+    """A system call that changes an address space: down_write(mmap_sem), work, up_write."""
+
+    __slots__ = ("mm", "op", "args")
+
+    def __init__(self, tid, mm_id, op, args):
+        super().__init__(tid)
+        self.mm, self.op, self.args = mm_id, op, args
+
+    def start(self, k):
+        if not down_write(k.mms[self.mm].mmap_sem, self.tid):
+            return BLOCKED
+        self.pc = "work"
+        return None
+
+    def work(self, k):
+        mm = k.mms[self.mm]
+        try:
+            self.result = self.op(k, mm, *self.args)
+        except OSError as e:
+            self.error = e
+        self.pc = "finish"
+        return None
+
+    def finish(self, k):
+        up_write(k.mms[self.mm].mmap_sem, self.tid)
+        self.pc = sched.DONE
+        return None
+
+
+class PteView:
+    """A read-only view of one pte value."""
+
+    __slots__ = ("raw", "_types")
+
+    def __init__(self, raw: int, types):
+        self.raw, self._types = raw, types
+
+    present = property(lambda s: pte_present(s.raw))
+    none = property(lambda s: pte_none(s.raw))
+    pfn = property(lambda s: pte_pfn(s.raw) if pte_present(s.raw) else None)
+    writable = property(lambda s: pte_present(s.raw) and pte_write(s.raw))
+    young = property(lambda s: pte_present(s.raw) and pte_young(s.raw))
+    dirty = property(lambda s: pte_present(s.raw) and pte_dirty(s.raw))
+    is_swap = property(lambda s: is_swap_pte(s.raw))
+    swp_type = property(lambda s: swp_type(pte_to_swp_entry(s.raw)) if is_swap_pte(s.raw) else None)
+    swp_offset = property(lambda s: swp_offset(pte_to_swp_entry(s.raw)) if is_swap_pte(s.raw) else None)
+    is_migration = property(lambda s: is_swap_pte(s.raw) and
+                            is_migration_entry(pte_to_swp_entry(s.raw), s._types))
+    is_write_migration = property(lambda s: is_swap_pte(s.raw) and
+                                  is_write_migration_entry(pte_to_swp_entry(s.raw), s._types))
+
+    def picture(self):
+        from .render import pte_picture
+        return pte_picture(self.raw, self._types)
+
+    def _repr_svg_(self):
+        return self.picture().svg
+
+    def __repr__(self) -> str:
+        if self.none:
+            return "<pte none>"
+        if self.present:
+            return (f"<pte pfn={self.pfn} {'rw' if self.writable else 'ro'}"
+                    f"{' young' if self.young else ''}{' dirty' if self.dirty else ''}>")
+        kind = "migration" if self.is_migration else "swap"
+        return f"<pte {kind} type={self.swp_type} offset={self.swp_offset}>"
+
+
+class PageView:
+    """A snapshot view of one struct page."""
+
+    __slots__ = ("pfn", "node", "count", "mapcount", "flags", "anon", "index", "private")
+
+    def __init__(self, page):
+        self.pfn, self.node, self.flags = page.pfn, page.node, page.flags
+        self.count, self.mapcount = page_count(page), page_mapcount(page)
+        self.anon, self.index, self.private = PageAnon(page), page.index, page.private
+
+    locked = property(lambda s: bool(s.flags & 1))
+    dirty = property(lambda s: bool(s.flags >> PG_dirty & 1))
+    swapcache = property(lambda s: bool(s.flags >> PG_swapcache & 1))
+    lru = property(lambda s: bool(s.flags >> PG_lru & 1))
+    active = property(lambda s: bool(s.flags >> PG_active & 1))
+    referenced = property(lambda s: bool(s.flags >> PG_referenced & 1))
+    uptodate = property(lambda s: bool(s.flags >> PG_uptodate & 1))
+    private_ = property(lambda s: bool(s.flags >> PG_private & 1))
+    writeback = property(lambda s: bool(s.flags >> PG_writeback & 1))
+
+    def __repr__(self) -> str:
+        return (f"<page pfn={self.pfn} node={self.node} count={self.count} "
+                f"mapcount={self.mapcount} {'anon' if self.anon else 'file'} "
+                f"flags={flag_names(self.flags)}>")
+
+
+class Process:
+    """A process: one mm and one thread, making system calls and touching memory."""
+
+    def __init__(self, machine, pid: int, node: int, cap_sys_nice: bool):
+        self.machine, self.pid, self.node = machine, pid, node
+        self.cap_sys_nice = cap_sys_nice
+        self.alive = True
+
+    @property
+    def mm(self) -> mm_struct:
+        return self.machine.k.mms[self.pid]
+
+    def __repr__(self) -> str:
+        return f"<Process {self.pid} node={self.node}{'' if self.alive else ' exited'}>"
+
+    def _check_alive(self):
+        if not self.alive:
+            raise ProcessLookupError(errno.ESRCH, f"process {self.pid} has exited")
+
+    def _syscall(self, op, *args):
+        self._check_alive()
+        path = sched.run(self.machine.k, mm_write_op(self.pid, self.pid, op, args))
+        if path.error is not None:
+            raise path.error
+        return path.result
+
+    # -- system calls ------------------------------------------------------------------
+    def mmap(self, addr, length, prot, flags, file=None, offset=0) -> int:
+        """mmap(2): returns the address of the new mapping."""
+        if offset % PAGE_SIZE:
+            raise OSError(errno.EINVAL, "mmap: offset not page aligned")
+        a = self._syscall(do_mmap_pgoff, file, addr or 0, length, prot, flags,
+                          offset >> PAGE_SHIFT)
+        self.machine._shadow_forget(self, a, a + length)     # MAP_FIXED replaced it
+        return a
+
+    def munmap(self, addr, length) -> int:
+        """munmap(2)."""
+        r = self._syscall(do_munmap, addr, length)
+        self.machine._shadow_forget(self, addr, addr + length)
+        return r
+
+    def mprotect(self, addr, length, prot) -> int:
+        """mprotect(2)."""
+        return self._syscall(sys_mprotect, addr, length, prot)
+
+    def mlock(self, addr, length) -> int:
+        """mlock(2): VM_LOCKED and every page faulted in."""
+        return self._syscall(sys_mlock, addr, length, True)
+
+    def munlock(self, addr, length) -> int:
+        """munlock(2)."""
+        return self._syscall(sys_mlock, addr, length, False)
+
+    def fork(self) -> "Process":
+        """fork(2): a child with a copy-on-write copy of this address space."""
+        self._check_alive()
+        m = self.machine
+        pid = m._new_pid()
+        m.k.node_of_pid[pid] = self.node
+        sched.run(m.k, dup_mmap(self.pid, self.pid, pid))
+        for (owner, vpn), data in list(m.shadow_private.items()):
+            if owner == self.pid:
+                m.shadow_private[(pid, vpn)] = data
+        child = Process(m, pid, self.node, self.cap_sys_nice)
+        m.processes[pid] = child
+        return child
+
+    def exit(self) -> None:
+        """exit(2): the address space goes (exit_mmap)."""
+        self._check_alive()
+        self._syscall(lambda k, mm: exit_mmap(k, mm))
+        del self.machine.k.mms[self.pid]
+        self.machine._shadow_forget(self, 0, 1 << 64)
+        self.alive = False
+
+    # -- memory accesses ---------------------------------------------------------------
+    def _access(self, addr: int, write: bool, data: bytes = b"", length: int = 0):
+        self._check_alive()
+        path = sched.run(self.machine.k, user_access(self.pid, self.pid, addr, write, data,
+                                                    length, self.node))
+        if path.error is not None:
+            raise SegmentationFault(addr, str(path.error))
+        return path.result
+
+    def write(self, addr: int, data: bytes) -> None:
+        """Store bytes at addr, taking whatever faults the kernel would."""
+        data = bytes(data)
+        while data:
+            n = min(len(data), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+            self._access(addr, True, data[:n])
+            self.machine._shadow_write(self, addr, data[:n])
+            addr, data = addr + n, data[n:]
+
+    def read(self, addr: int, length: int) -> bytes:
+        """Load length bytes from addr, taking whatever faults the kernel would."""
+        out = []
+        while length > 0:
+            n = min(length, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+            out.append(self._access(addr, False, b"", n))
+            addr, length = addr + n, length - n
+        return b"".join(out)
+
+    # -- views -------------------------------------------------------------------------
+    def pte(self, addr: int) -> PteView:
+        """The pte that maps addr (a view; pte_none if nothing is there)."""
+        return PteView(self.mm.pgtable.get(addr >> PAGE_SHIFT, 0), self.machine.k.swp_types)
+
+    def page(self, addr: int):
+        """The struct page mapped at addr, or None if no page is present there."""
+        pte = self.mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+        if not pte_present(pte):
+            return None
+        return PageView(self.machine.k.pages[pte_pfn(pte)])
+
+    def vmas(self) -> list:
+        """(start, end, flags) of every mapping."""
+        return [(v.vm_start, v.vm_end, v.vm_flags) for v in self.mm.mmap]
+
+    def picture(self):
+        """Text + SVG picture of this process's ptes and the pages they map."""
+        from .render.state import process_picture
+        return process_picture(self.machine, self)
+
+    def _repr_html_(self):
+        return self.picture()._repr_html_()
+
+
+class Machine:
+    """A NUMA machine running one kernel era of the model."""
+
+    def __init__(self, era: str = "2.6.18", nodes: int = 2, pages_per_node: int = 4096,
+                 swap_pages: int = 0, **decisions):
+        if nodes < 1 or pages_per_node < 2:
+            raise ValueError("need at least one node with at least two pages")
+        self.era = get_era(era, **decisions)
+        self.k = Kernel(self.era, nodes, pages_per_node)
+        self.processes: dict = {}
+        self._next_pid = 1
+        self.files: dict = {}
+        self.shadow_private: dict = {}     # (pid, vpn) -> bytes a private page should hold
+        self.shadow_shared: dict = {}      # (mapping id, index) -> bytes of a file page
+        if swap_pages:
+            self.swapon(swap_pages)
+
+    def __repr__(self) -> str:
+        return (f"<Machine era={self.era.name} nodes={len(self.k.nodes)} "
+                f"processes={sorted(p for p, q in self.processes.items() if q.alive)}>")
+
+    def _new_pid(self) -> int:
+        self._next_pid += 1
+        return self._next_pid - 1
+
+    def spawn(self, node: int = 0, cap_sys_nice: bool = False) -> Process:
+        """A new process with an empty address space whose allocations prefer node."""
+        if not 0 <= node < len(self.k.nodes):
+            raise ValueError(f"no node {node}")
+        pid = self._new_pid()
+        self.k.mms[pid] = mm_struct(pid, pid)
+        self.k.node_of_pid[pid] = node
+        p = Process(self, pid, node, cap_sys_nice)
+        self.processes[pid] = p
+        return p
+
+    def create_file(self, name: str, npages: int):
+        """An in-memory (tmpfs) file of npages pages, all zero."""
+        if name in self.files:
+            raise FileExistsError(errno.EEXIST, f"file {name!r} exists")
+        f = shmem_file_setup(self.k, name, npages)
+        self.files[name] = f
+        return f
+
+    def swapon(self, npages: int) -> int:
+        """Add a swap area of npages pages (slot 0 is its header); returns its type."""
+        return sys_swapon(self.k, npages)
+
+    def reclaim(self, proc: Process, addr: int) -> bool:
+        """Push the page mapped at addr out to swap, as kswapd would once it aged."""
+        from .vmscan import reclaim_page
+        pte = proc.mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+        if not pte_present(pte):
+            return False
+        return reclaim_page(self.k, self.k.pages[pte_pfn(pte)])
+
+    def page(self, pfn: int):
+        """A view of the struct page at pfn (count 0 if the page is free)."""
+        from .page import Page
+        from .page_alloc import node_of_pfn
+        page = self.k.pages.get(pfn)
+        if page is None:
+            page = Page(pfn, node_of_pfn(self.k, pfn))
+        return PageView(page)
+
+    # -- the shadow: what every process should read, kept independently of the kernel --
+    def _shadow_key(self, proc, vpn: int):
+        """Where the expected contents of proc's page vpn live: private or the file's."""
+        addr = vpn << PAGE_SHIFT
+        vma = next((v for v in proc.mm.mmap if v.vm_start <= addr < v.vm_end), None)
+        if vma is None:
+            return None, None
+        shared_key = None
+        if vma.vm_file is not None:
+            shared_key = (vma.vm_file.f_mapping.id,
+                          ((addr - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff)
+        if vma.vm_flags & 0x8:                            # VM_SHARED
+            return shared_key, None
+        return shared_key, (proc.pid, vpn)
+
+    def _shadow_write(self, proc, addr: int, data: bytes) -> None:
+        vpn = addr >> PAGE_SHIFT
+        shared_key, private_key = self._shadow_key(proc, vpn)
+        off = addr & (PAGE_SIZE - 1)
+        if private_key is not None:
+            old = self.shadow_private.get(private_key)
+            if old is None:
+                old = self.shadow_shared.get(shared_key, ZERO) if shared_key else ZERO
+            self.shadow_private[private_key] = old[:off] + data + old[off + len(data):]
+        else:
+            old = self.shadow_shared.get(shared_key, ZERO)
+            self.shadow_shared[shared_key] = old[:off] + data + old[off + len(data):]
+
+    def _shadow_forget(self, proc, start: int, end: int) -> None:
+        lo, hi = start >> PAGE_SHIFT, (end + PAGE_SIZE - 1) >> PAGE_SHIFT
+        for key in [key for key in self.shadow_private if key[0] == proc.pid and lo <= key[1] < hi]:
+            del self.shadow_private[key]
+
+    def expected(self, proc, addr: int) -> bytes:
+        """What proc should read in the page at addr, by the shadow's account."""
+        shared_key, private_key = self._shadow_key(proc, addr >> PAGE_SHIFT)
+        if private_key is not None and private_key in self.shadow_private:
+            return self.shadow_private[private_key]
+        return self.shadow_shared.get(shared_key, ZERO) if shared_key else ZERO
+
+    def shadow_pages(self, proc):
+        """(vpn, expected bytes) for every mapped page of proc."""
+        for vma in proc.mm.mmap:
+            for vpn in vma.pages():
+                yield vpn, self.expected(proc, vpn << PAGE_SHIFT)
+
+    def peek(self, proc, addr: int):
+        """What a read of the page at addr would return, without faulting (None: SIGSEGV)."""
+        k = self.k
+        vpn = addr >> PAGE_SHIFT
+        pte = proc.mm.pgtable.get(vpn, 0)
+        if pte_present(pte):
+            return k.pages[pte_pfn(pte)].data
+        if is_swap_pte(pte):
+            e = pte_to_swp_entry(pte)
+            if is_migration_entry(e, k.swp_types):
+                return k.pages[swp_offset(e)].data
+            pfn = k.swapper_space.page_tree.get(e)
+            if pfn is not None:
+                return k.pages[pfn].data
+            return k.swap_info[swp_type(e)].slots.get(swp_offset(e), ZERO)
+        shared_key, private_key = self._shadow_key(proc, vpn)
+        if shared_key is not None and private_key is None or shared_key is not None:
+            mapping = k.mappings[shared_key[0]]
+            pfn = mapping.page_tree.get(shared_key[1])
+            return k.pages[pfn].data if pfn is not None else ZERO
+        return ZERO
+
+    def check(self) -> None:
+        """Check every invariant of the model; raises InvariantError with a picture."""
+        from .check import check_machine
+        check_machine(self)
+
+    def snapshot(self) -> tuple:
+        """The whole kernel state as one hashable tuple."""
+        from .snapshot import snapshot
+        return snapshot(self.k)
+
+    @property
+    def counters(self):
+        return self.k.counters
+
+    @property
+    def trace(self):
+        return self.k.trace

@@ -1,0 +1,124 @@
+"""Suspendable kernel paths: a path runs as a series of steps, split exactly where the real
+code takes, drops or sleeps on a lock that is held across other CPUs' work (page lock,
+mmap_sem, anon_vma lock, i_mmap_lock).  Critical sections under a spinlock are one step.
+
+A path is a small object: its program counter (the name of its next step method) and its
+locals (ints and tuples only, in __slots__), so that the explorer can snapshot and hash it.
+The façade simply drives each path to completion; the explorer interleaves several.
+"""
+
+from .swapops import BUG
+
+DONE = "done"
+BLOCKED = "blocked"      # a step returns this when it must sleep: it changed nothing
+
+
+class Deadlock(RuntimeError):
+    """A path would sleep forever: nothing else can run to wake it (façade mode)."""
+
+
+class KernelPath:
+    """Base class: subclasses name their steps as methods and keep locals in __slots__."""
+
+    __slots__ = ("tid", "pc", "result", "error")
+    first = "start"
+
+    def __init__(self, tid: int):
+        self.tid = tid
+        self.pc = self.first
+        self.result = None
+        self.error = None            # errno (positive) or a signal name, when it failed
+
+    def step(self, k):
+        """Run the next step; returns BLOCKED if it could not run yet."""
+        return getattr(self, self.pc)(k)
+
+    def done(self, result=None):
+        """Finish the path with a result."""
+        self.pc = DONE
+        self.result = result
+
+    def fail(self, error):
+        """Finish the path with an error (an errno or "SIGSEGV"/"SIGBUS")."""
+        self.pc = DONE
+        self.error = error
+
+    @property
+    def finished(self) -> bool:
+        return self.pc == DONE
+
+    def locals(self) -> tuple:
+        """The path's own variables, for snapshots and pictures."""
+        out = []
+        for cls in type(self).__mro__:
+            for s in getattr(cls, "__slots__", ()):
+                out.append(getattr(self, s))
+        return tuple(out)
+
+    def snapshot(self) -> tuple:
+        return (type(self).__name__,) + self.locals()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} tid={self.tid} at {self.pc}>"
+
+
+def run(k, path: KernelPath, limit: int = 100_000) -> KernelPath:
+    """Drive a path to completion on an otherwise idle machine (the façade's scheduler)."""
+    for _ in range(limit):
+        if path.pc == DONE:
+            return path
+        if path.step(k) is BLOCKED:
+            raise Deadlock(f"{path!r} would sleep forever: nothing else is running")
+    raise RuntimeError(f"{path!r} did not finish in {limit} steps (livelock?)")
+
+
+# -- Locks held across steps ---------------------------------------------------------
+
+def down_read(sem, tid: int) -> bool:
+    """Take an rwsem for read; False (and nothing taken) if a writer holds it."""
+    if sem.writer is not None:
+        return False
+    sem.readers = sem.readers + (tid,)
+    return True
+
+
+def up_read(sem, tid: int) -> None:
+    """Release a read hold."""
+    if tid not in sem.readers:
+        raise BUG(f"up_read by task {tid} that does not hold it")
+    r = list(sem.readers)
+    r.remove(tid)
+    sem.readers = tuple(r)
+
+
+def down_write(sem, tid: int) -> bool:
+    """Take an rwsem for write; False if anyone holds it."""
+    if sem.writer is not None or sem.readers:
+        return False
+    sem.writer = tid
+    return True
+
+
+def up_write(sem, tid: int) -> None:
+    """Release the write hold."""
+    if sem.writer != tid:
+        raise BUG(f"up_write by task {tid} that does not hold it")
+    sem.writer = None
+
+
+def spin_trylock(obj, attr: str, tid: int) -> bool:
+    """Take a spinlock held across steps (anon_vma->lock, i_mmap_lock); False if busy."""
+    holder = getattr(obj, attr)
+    if holder is not None:
+        if holder == tid:
+            raise BUG(f"task {tid} takes {attr} of {obj!r} twice: self-deadlock")
+        return False
+    setattr(obj, attr, tid)
+    return True
+
+
+def spin_unlock(obj, attr: str, tid: int) -> None:
+    """Release a spinlock taken with spin_trylock."""
+    if getattr(obj, attr) != tid:
+        raise BUG(f"task {tid} releases {attr} of {obj!r} it does not hold")
+    setattr(obj, attr, None)
