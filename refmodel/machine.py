@@ -263,7 +263,7 @@ class Machine:
     """A NUMA machine running one kernel era of the model."""
 
     def __init__(self, era: str = "2.6.18", nodes: int = 2, pages_per_node: int = 4096,
-                 swap_pages: int = 0, **decisions):
+                 swap_pages: int = 0, shadow: bool = True, **decisions):
         if nodes < 1 or pages_per_node < 2:
             raise ValueError("need at least one node with at least two pages")
         self.era = get_era(era, **decisions)
@@ -271,6 +271,7 @@ class Machine:
         self.processes: dict = {}
         self._next_pid = 1
         self.files: dict = {}
+        self.shadow = shadow               # keep the shadow below (check() compares contents)
         self.shadow_private: dict = {}     # (pid, vpn) -> bytes a private page should hold
         self.shadow_shared: dict = {}      # (mapping id, index) -> bytes of a file page
         if swap_pages:
@@ -340,6 +341,8 @@ class Machine:
         return shared_key, (proc.pid, vpn)
 
     def _shadow_write(self, proc, addr: int, data: bytes) -> None:
+        if not self.shadow:
+            return
         vpn = addr >> PAGE_SHIFT
         shared_key, private_key = self._shadow_key(proc, vpn)
         off = addr & (PAGE_SIZE - 1)
@@ -365,7 +368,9 @@ class Machine:
         return self.shadow_shared.get(shared_key, ZERO) if shared_key else ZERO
 
     def shadow_pages(self, proc):
-        """(vpn, expected bytes) for every mapped page of proc."""
+        """(vpn, expected bytes) for every mapped page of proc (none without a shadow)."""
+        if not self.shadow:
+            return
         for vma in proc.mm.mmap:
             for vpn in vma.pages():
                 yield vpn, self.expected(proc, vpn << PAGE_SHIFT)

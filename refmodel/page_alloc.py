@@ -43,7 +43,7 @@ def alloc_pages_node(k, nid: int, fallback: bool = True) -> Page:
 
     With fallback=False only nid is tried (GFP_THISNODE, as migration's new_page_node uses).
     """
-    for n in (zonelist(k, nid) if fallback else [nid]):
+    for n in ((nid,) if not fallback or k.nodes[nid].nr_free() else zonelist(k, nid)):
         node = k.nodes[n]
         if node.free:
             pfn = node.free.pop()

@@ -65,9 +65,10 @@ class KernelPath:
 def run(k, path: KernelPath, limit: int = 100_000) -> KernelPath:
     """Drive a path to completion on an otherwise idle machine (the façade's scheduler)."""
     for _ in range(limit):
-        if path.pc == DONE:
+        pc = path.pc
+        if pc == DONE:
             return path
-        if path.step(k) is BLOCKED:
+        if getattr(path, pc)(k) is BLOCKED:
             raise Deadlock(f"{path!r} would sleep forever: nothing else is running")
     raise RuntimeError(f"{path!r} did not finish in {limit} steps (livelock?)")
 
@@ -84,9 +85,13 @@ def down_read(sem, tid: int) -> bool:
 
 def up_read(sem, tid: int) -> None:
     """Release a read hold."""
-    if tid not in sem.readers:
+    readers = sem.readers
+    if readers == (tid,):
+        sem.readers = ()
+        return
+    if tid not in readers:
         raise BUG(f"up_read by task {tid} that does not hold it")
-    r = list(sem.readers)
+    r = list(readers)
     r.remove(tid)
     sem.readers = tuple(r)
 
