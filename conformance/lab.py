@@ -31,7 +31,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from conformance import newc, scenarios  # noqa: E402
 
-CACHE = HERE / ".cache"
+# Downloads and builds; CONFORMANCE_CACHE moves them (e.g. to share one cache between clones).
+CACHE = Path(os.environ.get("CONFORMANCE_CACHE") or HERE / ".cache").resolve()
 DEBS = CACHE / "debs"
 BUILD = CACHE / "build"
 RESULTS = HERE / "results"
@@ -377,19 +378,40 @@ def guest_run(scs: list[dict], timeout: int) -> dict:
     return parsed
 
 
+def lab_facts(guest: dict) -> dict:
+    """What ran, where and how long: the 'lab' part of results/latest.json."""
+    return {"kernel_package": f"{PINS['kernel']['package']}={PINS['kernel']['version']}",
+            "guest_kernel": guest["kernel"], "qemu": guest.get("qemu_version"),
+            "host": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+            "boot_seconds": guest.get("boot_seconds"),
+            "total_seconds": round(time.monotonic() - T0, 1),
+            "kprobe": guest["kprobe"], "finished": guest["finished"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--timeout", type=int, default=TIMEOUT, help="guest timeout in seconds")
     ap.add_argument("--guest-only", action="store_true", help="skip the model and comparison")
     ap.add_argument("--from-log", type=Path, help="parse a saved serial log instead of booting")
+    ap.add_argument("--reuse-guest", action="store_true",
+                    help="no QEMU: take the guest results from results/latest.json, "
+                         "run the model again and compare (for model work)")
     ap.add_argument("--no-save", action="store_true", help="do not write results/latest.json")
     args = ap.parse_args(argv)
     ci = os.environ.get("CI", "").lower() == "true"
     print(f"ARG timeout {args.timeout}  CI {ci}  kernel {PINS['kernel']['package']}="
           f"{PINS['kernel']['version']}", flush=True)
     scs = scenarios.load()
+    previous = None
     try:
-        if args.from_log:
+        if args.reuse_guest:
+            previous = json.loads((RESULTS / "latest.json").read_text())
+            guest = {"scenarios": previous["guest"], "kernel": previous["lab"]["guest_kernel"],
+                     "kprobe": previous["lab"]["kprobe"], "finished": previous["lab"]["finished"],
+                     "boot_seconds": previous["lab"]["boot_seconds"],
+                     "qemu_version": previous["lab"]["qemu"]}
+            progress(f"reusing the guest run of {previous['lab']['date']} from results/latest.json")
+        elif args.from_log:
             guest = parse_serial(args.from_log.read_text())
             guest.update(finished=guest["done"], boot_seconds=None, qemu_version=None)
         else:
@@ -409,21 +431,18 @@ def main(argv: list[str] | None = None) -> int:
     report = compare.compare(scs, guest, model)
     print(compare.render(report))
     results = {
-        "lab": {"kernel_package": f"{PINS['kernel']['package']}={PINS['kernel']['version']}",
-                "guest_kernel": guest["kernel"], "qemu": guest.get("qemu_version"),
-                "host": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-                "boot_seconds": guest.get("boot_seconds"),
-                "total_seconds": round(time.monotonic() - T0, 1),
-                "kprobe": guest["kprobe"], "finished": guest["finished"]},
+        "lab": previous["lab"] if previous else lab_facts(guest),
         "summary": report["summary"],
         "guest": guest["scenarios"],
         "model": model,
         "comparison": report["checks"],
     }
+    # Only a finished guest run replaces the committed results the book reads.
     if not args.no_save and not args.from_log:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "latest.json").write_text(json.dumps(results, indent=1) + "\n")
-        progress(f"wrote {RESULTS / 'latest.json'}")
+        out = RESULTS / "latest.json" if guest["finished"] else CACHE / "unfinished-results.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=1) + "\n")
+        progress(f"wrote {out}")
     progress("done")
     return 0 if report["summary"]["ok"] else 1
 

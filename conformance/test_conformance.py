@@ -309,3 +309,25 @@ def test_committed_results_are_a_finished_real_run(scs):
     assert res["lab"]["finished"] and res["lab"]["guest_kernel"].startswith("6.1.0-")
     report = compare.compare(scs, {"scenarios": res["guest"], "finished": True}, None)
     assert report["summary"]["guest_failed"] == 0
+
+
+# ---- lab.py's exit codes -------------------------------------------------------------
+
+@pytest.mark.parametrize("ci, code, word", [("true", 1, "FAILED"), ("", 2, "SKIPPED")])
+def test_a_missing_prerequisite_fails_under_ci_and_skips_loudly_elsewhere(
+        monkeypatch, capsys, ci, code, word):
+    def no_qemu(scs, timeout):
+        raise lab.Missing("qemu-system-x86_64 is not installed.  Install it with: ...")
+    monkeypatch.setattr(lab, "guest_run", no_qemu)
+    monkeypatch.setenv("CI", ci)
+    assert lab.main(["--no-save"]) == code
+    err = capsys.readouterr().err
+    assert err.startswith(word) and "qemu-system-x86_64 is not installed" in err
+
+
+def test_from_log_compares_without_booting(capsys):
+    assert lab.main(["--from-log", str(SERIAL), "--guest-only"]) == 0
+    import re
+    m = re.search(r"guest \(Linux 6.1\): (\d+)/(\d+) checked fields as expected",
+                  capsys.readouterr().out)
+    assert m and m.group(1) == m.group(2)
