@@ -12,6 +12,7 @@ import errno as errno_mod
 import json
 import sys
 import traceback
+import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -20,8 +21,11 @@ sys.path.insert(0, str(HERE.parent))
 from conformance import scenarios  # noqa: E402
 from conformance.scenarios import PAGE_SIZE, pattern  # noqa: E402
 
-FACADE = ("Machine", "PAGE_SIZE", "PROT_READ", "PROT_WRITE", "MAP_PRIVATE", "MAP_SHARED",
-          "MAP_ANONYMOUS", "MPOL_MF_MOVE", "MPOL_MF_MOVE_ALL")
+# The user-space ABI constants, the same in 2.6.18 and 6.1 (x86-64).  The model's own
+# values are used when it exports them; these stand in until it does.
+ABI = {"PAGE_SIZE": 4096, "PROT_READ": 0x1, "PROT_WRITE": 0x2, "MAP_SHARED": 0x01,
+       "MAP_PRIVATE": 0x02, "MAP_ANONYMOUS": 0x20, "MPOL_MF_MOVE": 1 << 1,
+       "MPOL_MF_MOVE_ALL": 1 << 2}
 
 
 class Unsupported(Exception):
@@ -37,15 +41,20 @@ def need(obj, name: str, what: str | None = None):
 
 
 def load_refmodel():
-    """The refmodel module, or Unsupported naming what is missing from its façade."""
+    """The façade: refmodel's Machine and constants (ABI values for any it lacks),
+    or Unsupported when there is no Machine to run."""
     try:
         import refmodel
     except Exception as e:          # ImportError, or an error inside the half-built model
         raise Unsupported(f"refmodel cannot be imported: {e!r}") from None
-    missing = [n for n in FACADE if not hasattr(refmodel, n)]
-    if missing:
-        raise Unsupported(f"refmodel does not export {', '.join(missing)} yet")
-    return refmodel
+    if not hasattr(refmodel, "Machine"):
+        raise Unsupported("refmodel does not export Machine yet")
+    facade = types.SimpleNamespace(Machine=refmodel.Machine)
+    for name, value in ABI.items():
+        setattr(facade, name, getattr(refmodel, name, value))
+    if facade.PAGE_SIZE != PAGE_SIZE:
+        raise Unsupported(f"model PAGE_SIZE {facade.PAGE_SIZE} != {PAGE_SIZE}")
+    return facade
 
 
 class Runner:
@@ -69,7 +78,7 @@ class Runner:
         names = [flags] if isinstance(flags, str) else list(flags)
         bits = 0
         for n in names:
-            bits |= getattr(self.rm, "MPOL_MF_" + n, scenarios.MF_FLAGS[n])
+            bits |= getattr(self.rm, "MPOL_MF_" + n, None) or scenarios.MF_FLAGS[n]
         return bits
 
     def _addrs(self, st: dict) -> list[int]:
