@@ -229,12 +229,13 @@ def compile_guest(scs: list[dict]) -> Path:
     cmd = [gcc, "-static", "-O2", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter",
            "-I", str(BUILD), "-o", str(out), str(HERE / "guest" / "migscen.c")]
     r = run(cmd)
+    if r.returncode and ("cannot find -lc" in r.stderr or "stdio.h" in r.stderr):
+        raise Missing("the C library headers or static libc.a are missing.  Install them with:\n"
+                      "    sudo apt-get install -y libc6-dev")
     if r.returncode:
         raise RuntimeError(f"gcc failed:\n{r.stderr}")
     if r.stderr.strip():
         print(r.stderr, file=sys.stderr)
-    if "libc.a" in r.stderr or "cannot find -lc" in r.stderr:
-        raise Missing("static glibc is missing: sudo apt-get install -y libc6-dev")
     return out
 
 
