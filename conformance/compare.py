@@ -127,10 +127,15 @@ def summarize(rows: list[dict], guest: dict, model: dict | None) -> dict:
 
 def _fmt(v) -> str:
     if v is None:
-        return "-"
+        return "null"
     if v == MISSING:
         return "MISSING"
     return json.dumps(v, separators=(",", ":"))
+
+
+def _model_fmt(row: dict) -> str:
+    """The model's value, or '-' when the model did not run the step."""
+    return "-" if row["model_ok"] is None else _fmt(row["model"])
 
 
 def _verdict(ok) -> str:
@@ -145,7 +150,7 @@ def table(rows: list[dict]) -> str:
         verdict = (f"guest {_verdict(r['guest_ok'])}, model {_verdict(r['model_ok'])}"
                    + ("" if r["agree"] is None else f", {'same' if r['agree'] else 'DIFFERENT'}"))
         lines.append((f"{r['scenario']}/{r['step']} {r['op']}[p{r['proc']}].{r['field']}",
-                      _fmt(r["guest"]), _fmt(r["model"]), _fmt(r["expect_6.1"]),
+                      _fmt(r["guest"]), _model_fmt(r), _fmt(r["expect_6.1"]),
                       _fmt(r["expect_2.6.18"]), verdict))
     widths = [min(max(len(l[i]) for l in lines), 44) for i in range(len(head))]
     out = []
@@ -171,7 +176,7 @@ def render(report: dict) -> str:
             out.append(f"  {dids}: {titles}")
             for r in (r for r in named if r["difference"] == dids):
                 out.append(f"    {r['scenario']}/{r['step']} {r['field']}: guest {_fmt(r['guest'])} "
-                           f"({_verdict(r['guest_ok'])} for 6.1), model {_fmt(r['model'])} "
+                           f"({_verdict(r['guest_ok'])} for 6.1), model {_model_fmt(r)} "
                            f"({_verdict(r['model_ok'])} for 2.6.18)")
         out.append("")
     notes = sorted({r["model_note"] for r in rows if r["model_ok"] is None and r["model_note"]})

@@ -204,6 +204,18 @@ class Runner:
                 counts[kind][(a - addr) // PAGE_SIZE] += 1
         out.update(base=hex(addr), npages=n, events=sum(map(sum, counts.values())), **counts)
 
+    def op_pin(self, st, p, out):
+        """An extra reference on the pages, as vmsplice() into a pipe takes in the guest."""
+        pin = getattr(self.m, "get_user_pages", None)
+        if pin is None:
+            raise Unsupported("model does not support extra page references "
+                              "(vmsplice / get_user_pages) yet")
+        self.pinned = pin(p, self._addrs(st))
+        out["ret"] = len(self._addrs(st)) * PAGE_SIZE
+
+    def op_unpin(self, st, p, out):
+        need(self.m, "put_user_pages", "dropping extra page references")(self.pinned)
+
     def op_race(self, st, p, out):
         race = getattr(self.m, "race_reader", None)
         if race is None:

@@ -29,8 +29,10 @@ OPS = {
     "mbind": ("OP_MBIND", {"region", "node", "flags"}),
     "trace": ("OP_TRACE", {"region"}),
     "race": ("OP_RACE", {"region", "iterations"}),
+    "pin": ("OP_PIN", {"region"}),
+    "unpin": ("OP_UNPIN", {"region"}),
 }
-PARENT_ONLY = {"map", "fork", "migrate", "trace", "race"}
+PARENT_ONLY = {"map", "fork", "migrate", "trace", "race", "pin", "unpin"}
 KINDS = {"anon": "KIND_ANON", "shm": "KIND_SHM"}
 # <linux/mempolicy.h>
 MF_FLAGS = {"STRICT": 1, "MOVE": 2, "MOVE_ALL": 4}

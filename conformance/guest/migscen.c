@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,7 +50,8 @@
 #define KPROBE_NAME "miglab_wait"   /* set up by /init on __migration_entry_wait */
 
 enum op { OP_MAP, OP_FILL, OP_READ, OP_WRITE, OP_CHECK, OP_FORK, OP_EXIT,
-	  OP_MUNMAP, OP_WHERE, OP_MOVE, OP_MIGRATE, OP_MBIND, OP_TRACE, OP_RACE };
+	  OP_MUNMAP, OP_WHERE, OP_MOVE, OP_MIGRATE, OP_MBIND, OP_TRACE, OP_RACE,
+	  OP_PIN, OP_UNPIN };
 enum kind { KIND_NONE, KIND_ANON, KIND_SHM };
 
 struct step {
@@ -222,6 +224,7 @@ struct region {
 	int kind;
 	uint64_t last_pfn[2][MAX_PAGES];   /* per proc, from its previous 'where' */
 	int have_pfn[2];
+	int pipe_fd[2];                    /* OP_PIN: a pipe holding page references */
 };
 
 static struct region regions[MAX_REGIONS];
@@ -525,6 +528,33 @@ static void do_race(const struct step *st, struct region *r, struct jbuf *o)
 	trace_clear();   /* thousands of events: not kept */
 }
 
+/*
+ * pin: vmsplice() the selected pages into a pipe.  The pipe buffers hold a
+ * reference on each page (no mapping), so the page count no longer matches
+ * what migration expects: every attempt fails with -EAGAIN until unpin closes
+ * the pipe.  This is how move_pages(2) reports pages that could not be moved.
+ */
+static void do_pin(const struct step *st, struct region *r, struct jbuf *o)
+{
+	struct iovec iov[MAX_PAGES];
+	int n = 0;
+	if (pipe(r->pipe_fd))
+		die("pipe");
+	for (int i = 0; i < r->npages; i++)
+		if (selected(st, i)) {
+			iov[n].iov_base = r->base + i * PS;
+			iov[n++].iov_len = PS;
+		}
+	long ret = vmsplice(r->pipe_fd[1], iov, n, 0);
+	jprintf(o, ",\"ret\":%ld", ret < 0 ? -errno : ret);
+}
+
+static void do_unpin(struct region *r)
+{
+	close(r->pipe_fd[0]);
+	close(r->pipe_fd[1]);
+}
+
 /* Run one step in this process and describe what happened as JSON members. */
 static void exec_step(int stepno, struct jbuf *o)
 {
@@ -543,6 +573,8 @@ static void exec_step(int stepno, struct jbuf *o)
 	case OP_MBIND:   do_mbind(st, r, o); break;
 	case OP_TRACE:   do_trace(stepno, r, o); break;
 	case OP_RACE:    do_race(st, r, o); break;
+	case OP_PIN:     do_pin(st, r, o); break;
+	case OP_UNPIN:   do_unpin(r); break;
 	}
 }
 
@@ -618,7 +650,7 @@ static void in_child(int stepno, struct jbuf *o)
 static const char *op_name(int op)
 {
 	static const char *names[] = { "map", "fill", "read", "write", "check", "fork",
-		"exit", "munmap", "where", "move", "migrate", "mbind", "trace", "race" };
+		"exit", "munmap", "where", "move", "migrate", "mbind", "trace", "race", "pin", "unpin" };
 	return names[op];
 }
 
