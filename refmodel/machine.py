@@ -6,6 +6,7 @@ raise SegmentationFault and bad arguments raise OSError with the kernel's errno.
 """
 
 import errno
+from collections import Counter
 
 from . import sched
 from .eras import get_era
@@ -62,6 +63,28 @@ class mm_write_op(KernelPath):
 
     def finish(self, k):
         up_write(k.mms[self.mm].mmap_sem, self.tid)
+        self.pc = sched.DONE
+        return None
+
+
+class MoveResult(list):
+    """move_pages(2)'s status array; .ret is the system call's return value."""
+    ret = 0
+
+
+class _stat_path(KernelPath):
+    """do_pages_stat holds mmap_sem for read while it looks."""
+    __slots__ = ("mm", "addrs")
+
+    def __init__(self, tid, mm_id, addrs):
+        super().__init__(tid)
+        self.mm, self.addrs = mm_id, addrs
+
+    def start(self, k):
+        from .sched import down_read, up_read
+        if not down_read(k.mms[self.mm].mmap_sem, self.tid):
+            return BLOCKED
+        up_read(k.mms[self.mm].mmap_sem, self.tid)
         self.pc = sched.DONE
         return None
 
@@ -271,6 +294,7 @@ class Machine:
         self.processes: dict = {}
         self._next_pid = 1
         self.files: dict = {}
+        self.last_call = Counter()         # what the last migration system call cost
         self.shadow = shadow               # keep the shadow below (check() compares contents)
         self.shadow_private: dict = {}     # (pid, vpn) -> bytes a private page should hold
         self.shadow_shared: dict = {}      # (mapping id, index) -> bytes of a file page
@@ -315,6 +339,83 @@ class Machine:
         if not pte_present(pte):
             return False
         return reclaim_page(self.k, self.k.pages[pte_pfn(pte)])
+
+    # -- migration system calls ----------------------------------------------------------
+    def _caller(self, proc):
+        proc._check_alive()
+        return proc
+
+    def move_pages(self, proc, addrs, nodes=None, flags: int = 0) -> "MoveResult":
+        """move_pages(2) on proc's own address space, as 2.6.18's sys_move_pages.
+
+        Returns the per-page status list (a node, or -errno), with .ret holding the system
+        call's return value (pages not migrated).  Raises OSError where the call itself
+        fails -- including ENOENT when no page could be isolated (2.6.18 then reports no
+        status at all).
+        """
+        from .migrate import MAX_NUMNODES, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, do_move_pages, do_pages_stat
+        self._caller(proc)
+        addrs = [int(a) for a in addrs]
+        if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
+            raise OSError(errno.EINVAL, "move_pages: unknown flags")
+        if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
+            raise OSError(errno.EPERM, "move_pages: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
+        before = self.k.counters.copy()
+        if nodes is None:
+            sched.run(self.k, _stat_path(proc.pid, proc.pid, tuple(addrs)))
+            out = MoveResult(do_pages_stat(self.k, proc.mm, addrs))
+            out.ret = 0
+            self.last_call = self.k.counters - before
+            return out
+        nodes = [int(n) for n in nodes]
+        if len(nodes) != len(addrs):
+            raise ValueError("move_pages: nodes and addrs must have the same length")
+        for n in nodes:
+            if not 0 <= n < len(self.k.nodes):
+                raise OSError(errno.ENODEV, f"move_pages: node {n} is not online")
+        self._check_migration_possible()
+        path = sched.run(self.k, do_move_pages(proc.pid, proc.pid,
+                                               [(a, n, 0) for a, n in zip(addrs, nodes)],
+                                               bool(flags & MPOL_MF_MOVE_ALL)))
+        self.last_call = self.k.counters - before
+        if path.result < 0:
+            raise OSError(-path.result, f"move_pages: {errno.errorcode[-path.result]}")
+        out = MoveResult(err for _, _, err, _ in path.pm)
+        out.ret = path.result
+        return out
+
+    def migrate_pages(self, proc, old_nodes, new_nodes) -> int:
+        """migrate_pages(2) of proc by itself: returns the number of pages not migrated.
+
+        As in 2.6.18, a caller with CAP_SYS_NICE moves shared pages too (MPOL_MF_MOVE_ALL).
+        """
+        from .mempolicy import do_migrate_pages
+        from .migrate import MAX_NUMNODES, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+        self._caller(proc)
+        old, new = set(int(n) for n in old_nodes), set(int(n) for n in new_nodes)
+        for n in old | new:
+            if not 0 <= n < MAX_NUMNODES:
+                raise OSError(errno.EINVAL, f"migrate_pages: node {n} out of range")
+        online = set(range(len(self.k.nodes)))
+        if not new <= online:
+            if not proc.cap_sys_nice:
+                raise OSError(errno.EPERM, "migrate_pages: target nodes not allowed")
+            raise OSError(errno.EINVAL, "migrate_pages: the model cannot allocate on an "
+                          "offline node (2.6.18 would not check this for CAP_SYS_NICE)")
+        self._check_migration_possible()
+        before = self.k.counters.copy()
+        flags = MPOL_MF_MOVE_ALL if proc.cap_sys_nice else MPOL_MF_MOVE
+        path = sched.run(self.k, do_migrate_pages(proc.pid, proc.pid, old, new, flags))
+        self.last_call = self.k.counters - before
+        if path.result < 0:
+            raise OSError(-path.result, f"migrate_pages: {errno.errorcode[-path.result]}")
+        return path.result
+
+    def _check_migration_possible(self):
+        """Eras that cannot migrate at all say why here."""
+        if self.era.migration == "swapcache":
+            from .history.migrate_2_6_17 import check_era
+            check_era(self)
 
     def page(self, pfn: int):
         """A view of the struct page at pfn (count 0 if the page is free)."""

@@ -199,13 +199,13 @@ def try_to_unmap_one(k, page: Page, vma, migration: bool) -> int:
     if pteval is None:
         return SWAP_AGAIN
     vpn = address >> PAGE_SHIFT
-    # Reclaim leaves mlocked and recently referenced pages alone; migration ignores both.
-    if not migration:
-        if vma.vm_flags & VM_LOCKED:
-            return SWAP_FAIL
-        if pte_young(pteval):
-            mm.pgtable[vpn] = pte_mkold(pteval)        # ptep_clear_flush_young
-            return SWAP_FAIL
+    # Reclaim leaves mlocked and recently referenced pages alone; migration ignores the
+    # young bit, and since "allow migration of mlocked pages" (2.6.18) VM_LOCKED too.
+    if vma.vm_flags & VM_LOCKED and not (migration and k.cfg.migrate_mlocked):
+        return SWAP_FAIL
+    if not migration and pte_young(pteval):
+        mm.pgtable[vpn] = pte_mkold(pteval)            # ptep_clear_flush_young
+        return SWAP_FAIL
     del mm.pgtable[vpn]                                # ptep_clear_flush
     k.stat("pte_writes")
     if pte_dirty(pteval):
@@ -220,13 +220,21 @@ def try_to_unmap_one(k, page: Page, vma, migration: bool) -> int:
         else:
             if not migration:
                 raise BUG("try_to_unmap_one: anonymous page without swap cache under reclaim")
+            # patch 3/6: an anonymous page outside the swap cache gets a migration entry
+            # holding its pfn (V2 counted it out of anon_rss; 2.6.18 leaves rss alone).
             entry = make_migration_entry(page, pte_write(pteval), k.swp_types)
             k.trace_event("set_migration_pte", mm.id, address, swp_entry_to_pte(entry))
+            k.stat("migration_entries_set")
+            if k.cfg.rss_on_migration == "incdec":
+                mm.anon_rss -= 1
         mm.pgtable[vpn] = swp_entry_to_pte(entry)
-    elif migration:
+    elif migration and k.cfg.file_pages == "entries":
+        # 04e62a29 "use migration entries for file pages": linear file mappings keep an
+        # entry too, instead of losing the pte (V1 dropped it and the page re-faulted).
         entry = make_migration_entry(page, pte_write(pteval), k.swp_types)
         mm.pgtable[vpn] = swp_entry_to_pte(entry)
         k.trace_event("set_migration_pte", mm.id, address, swp_entry_to_pte(entry))
+        k.stat("migration_entries_set")
     else:
         mm.file_rss -= 1
     page_remove_rmap(page)

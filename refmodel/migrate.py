@@ -1,0 +1,524 @@
+"""Page migration as merged in Linux 2.6.18: migration entries instead of swap entries.
+
+Models mm/migrate.c of Linux 2.6.18: https://elixir.bootlin.com/linux/v2.6.18/source/mm/migrate.c
+migrate_pages() runs up to ten passes of unmap_and_move() over a list of isolated pages:
+lock the page, turn every pte into a migration entry (try_to_unmap), move the page cache
+slot and the contents to a new page (move_to_new_page), turn the entries back into ptes to
+the new page (remove_migration_ptes) -- or, on failure, to the old one -- and unlock.
+The whole of migrate_pages is one suspendable path: it stops where the kernel takes or
+drops the page lock, the anon_vma lock or i_mmap_lock, so that faults, fork and munmap
+can run in between.  Each place where the series' eras differ reads k.cfg once.
+"""
+
+from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
+                   PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache,
+                   TestSetPageLocked, page_count, page_mapcount, page_mapped, unlock_page)
+from .page_alloc import OutOfMemory, alloc_pages_node
+from .pgtable import PAGE_SHIFT, is_swap_pte, pte_mkold, pte_mkwrite
+from .rmap import (SWAP_FAIL, page_add_anon_rmap, page_add_file_rmap, page_address_in_vma,
+                   page_address_space, try_to_unmap_one)
+from .sched import BLOCKED, DONE, KernelPath, spin_trylock, spin_unlock
+from .swap import lru_cache_add, lru_cache_add_active, page_cache_release, set_page_dirty
+from .swapops import (BUG, is_migration_entry, is_write_migration_entry,
+                      migration_entry_to_page, pte_to_swp_entry)
+from .memory import mk_pte
+
+EAGAIN, ENOMEM, EIO, EINVAL, ENOENT, EFAULT, EACCES, EPERM, ENODEV = 11, 12, 5, 22, 2, 14, 13, 1, 19
+
+
+# -- Isolation and putback ------------------------------------------------------------
+
+def isolate_lru_page(page: Page) -> int:
+    """Take page off the LRU for migration, holding a reference: 0, or -EBUSY."""
+    from .swap import isolate_lru_page as take
+    return 0 if take(page) else -16
+
+
+def move_to_lru(k, page: Page) -> None:
+    """Put page back on its LRU list and drop our reference (the last one frees it)."""
+    if page.flags & (1 << PG_active):
+        lru_cache_add_active(page)
+    else:
+        lru_cache_add(page)
+    page_cache_release(k, page)
+
+
+# -- Restoring ptes ---------------------------------------------------------------------
+
+def remove_migration_pte(k, vma, old: Page, new: Page) -> None:
+    """If vma maps a migration entry for old where new belongs, make it a pte to new."""
+    addr = page_address_in_vma(k, new, vma)
+    if addr is None:
+        return
+    mm = vma.vm_mm
+    vpn = addr >> PAGE_SHIFT
+    pte = mm.pgtable.get(vpn, 0)
+    if not is_swap_pte(pte):
+        return
+    entry = pte_to_swp_entry(pte)
+    if not is_migration_entry(entry, k.swp_types) or migration_entry_to_page(k.pages, entry) is not old:
+        return
+    new._count += 1                                   # get_page(new)
+    pte = pte_mkold(mk_pte(new, vma.vm_page_prot))
+    # 0697212a "add R/W migration entries": a WRITE entry restores the write bit.
+    # V1 rebuilt every pte from vm_page_prot alone, so the first write faulted again.
+    if k.cfg.restore_write_bit and is_write_migration_entry(entry, k.swp_types):
+        pte = pte_mkwrite(pte)
+    mm.pgtable[vpn] = pte
+    k.stat("pte_writes")
+    k.trace_event("remove_migration_pte", mm.id, addr, pte)
+    if PageAnon(new):
+        page_add_anon_rmap(new, vma, addr)
+        if k.cfg.rss_on_migration == "incdec":      # V2 only; undone before the merge
+            mm.anon_rss += 1
+    else:
+        page_add_file_rmap(new)
+
+
+def rmap_anchor(k, page: Page):
+    """(object, lock attribute, vmas) an rmap walk of page uses, or None if it has none.
+
+    For an anonymous page this is the anon_vma its ->mapping names, used without
+    page_lock_anon_vma(): 2.6.18 relies on the caller's mmap_sem to keep it alive, and the
+    model reports a use-after-free if it was freed (before 2.6.34 that could happen).
+    """
+    if not page.mapping:
+        return None
+    if PageAnon(page):
+        av = k.anon_vmas.get(page.mapping >> 1)
+        if av is None:
+            raise BUG(f"anon_vma {page.mapping >> 1} of page {page.pfn} used after free")
+        return av, "lock", av.head
+    mapping = page_address_space(k, page)
+    return mapping, "i_mmap_lock", mapping.i_mmap
+
+
+def remove_migration_ptes(k, old: Page, new: Page) -> None:
+    """Run the whole remove walk at once (the façade's fast path; paths use the steps)."""
+    anchor = rmap_anchor(k, new)
+    if anchor is None:
+        return
+    if not PageAnon(new) and k.cfg.restore_anon_only:
+        return                                      # V1/V2: file ptes were dropped instead
+    for vma in list(anchor[2]):
+        remove_migration_pte(k, vma, old, new)
+
+
+# -- Moving the page ----------------------------------------------------------------------
+
+def migrate_page_move_mapping(k, mapping, newpage: Page, page: Page) -> int:
+    """Check that nobody else holds the page and switch its page-cache slot to newpage.
+
+    Expected count: 1 for an anonymous page (our isolation reference), else 2 (+1 with
+    buffers: PagePrivate) -- isolation plus the radix tree.  Anything else is -EAGAIN.
+    """
+    if mapping is None:
+        # patch 6/6 (V1) checked the count before unmapping and not after; 2.6.18 checks here.
+        if k.cfg.count_rule == "2.6.18" and page_count(page) != 1:
+            k.stat("migrate_count_mismatch")
+            return -EAGAIN
+        return 0
+    index = page.private if mapping.id == 0 else page.index
+    if page_count(page) != 2 + (1 if PagePrivate(page) else 0) or \
+            mapping.page_tree.get(index) != page.pfn:
+        k.stat("migrate_count_mismatch")
+        return -EAGAIN
+    newpage._count += 1                               # get_page(newpage): the cache's ref
+    if PageSwapCache(page):
+        newpage.flags |= 1 << PG_swapcache
+        newpage.private = page.private
+    mapping.page_tree[index] = newpage.pfn
+    page._count -= 1                                  # __put_page(page): cache ref gone
+    k.stat("radix_updates")
+    return 0
+
+
+def migrate_page_copy(k, newpage: Page, page: Page) -> None:
+    """Copy contents and state flags to newpage; strip the old page of its identity."""
+    newpage.data = page.data
+    k.stat("page_copies")
+    for bit in (PG_error, PG_referenced, PG_uptodate, PG_active):
+        if page.flags >> bit & 1:
+            newpage.flags |= 1 << bit
+    if PageDirty(page):
+        page.flags &= ~(1 << PG_dirty)                # clear_page_dirty_for_io
+        set_page_dirty(newpage)
+    page.flags &= ~((1 << PG_swapcache) | (1 << PG_active) | (1 << PG_private))
+    page.private = 0
+    page.mapping = 0
+
+
+def migrate_page(k, mapping, newpage: Page, page: Page) -> int:
+    """The common ->migratepage: move the mapping, then copy.  0 or -EAGAIN."""
+    rc = migrate_page_move_mapping(k, mapping, newpage, page)
+    if rc:
+        return rc
+    migrate_page_copy(k, newpage, page)
+    return 0
+
+
+def page_mapping(k, page: Page):
+    """The address_space of a page: its file's, swapper_space for swap cache, None for anon."""
+    if PageSwapCache(page):
+        return k.swapper_space
+    if PageAnon(page) or not page.mapping:
+        return None
+    return page_address_space(k, page)
+
+
+# -- migrate_pages as a suspendable path -----------------------------------------------
+
+class migrate_pages(KernelPath):
+    """Up to ten passes of unmap_and_move() over isolated pages (force after pass 2).
+
+    new_node is an int (every page to that node: new_node_page) or a tuple of
+    (pfn, node) pairs (sys_move_pages' new_page_node).  result: pages not migrated
+    (nr_failed + retry) or -ENOMEM; status maps pfn -> node or -errno as *result does.
+    """
+
+    __slots__ = ("pages", "new_node", "pass_", "retry", "nr_failed", "i", "rc", "newpfn",
+                 "cur", "status", "walk", "walk_i", "walk_old", "walk_new", "walk_then", "moved")
+    first = "start"
+
+    def __init__(self, tid, pages, new_node):
+        super().__init__(tid)
+        self.pages, self.new_node = tuple(pages), new_node
+        self.pass_ = self.retry = self.nr_failed = self.i = self.rc = self.newpfn = self.cur = 0
+        self.status = ()
+        self.walk = self.walk_then = None
+        self.walk_i = self.walk_old = self.walk_new = 0
+        self.moved = 0
+
+    # -- passes and pages ---------------------------------------------------------------
+    def start(self, k):
+        self.retry = 1
+        self.pc = "next_pass"
+
+    def next_pass(self, k):
+        if self.pass_ < 10 and self.retry:
+            k.stat("migrate_passes")
+            self.retry, self.i = 0, 0
+            self.pc = "next_page"
+        else:
+            self.rc = 0
+            self.pc = "finish"
+
+    def next_page(self, k):
+        if self.i >= len(self.pages):
+            self.pass_ += 1
+            self.pc = "next_pass"
+        else:
+            self.pc = "get_new_page"
+
+    @property
+    def force(self) -> bool:
+        return self.pass_ > 2
+
+    def target_node(self, pfn: int) -> int | None:
+        if isinstance(self.new_node, int):
+            return self.new_node
+        for p, node in self.new_node:
+            if p == pfn:
+                return node
+        return None
+
+    # -- unmap_and_move ------------------------------------------------------------------
+    def get_new_page(self, k):
+        """Allocate the target page; a page with only our reference left was freed under us."""
+        page = k.pages[self.pages[self.i]]
+        self.cur = page.pfn
+        node = self.target_node(page.pfn)
+        try:
+            newpage = None if node is None else alloc_pages_node(k, node)
+        except OutOfMemory:
+            newpage = None
+        if newpage is None:
+            self.rc = -ENOMEM
+            self.pc = "finish"
+            return None
+        self.newpfn = newpage.pfn
+        if page_count(page) == 1:
+            self.rc = 0                              # freed from under us: done
+            self.pc = "move_newpage"
+        else:
+            self.rc = -EAGAIN
+            self.pc = "lock_page"
+        return None
+
+    def lock_page(self, k):
+        """TestSetPageLocked; from pass 3 on (force) sleep in lock_page() instead of giving up."""
+        page = k.pages[self.pages[self.i]]
+        if TestSetPageLocked(page):
+            if not self.force:
+                self.pc = "move_newpage"
+                return None
+            return BLOCKED
+        # "allow migration of mlocked pages": before 2.6.18 a VM_LOCKED mapping made
+        # try_to_unmap fail for migration too; the 2.6.17 code turned that into -EPERM.
+        self.begin_walk(k, "unmap", page, page, "after_unmap")
+        return None
+
+    def after_unmap(self, k):
+        page = k.pages[self.pages[self.i]]
+        if not page_mapped(page):
+            self.pc = "move_to_new_page"
+        elif self.walk == "unmap_failed":
+            self.rc = -EPERM                         # a VM_LOCKED vma refused (pre-2.6.18)
+            self.begin_walk(k, "remove", page, page, "unlock")
+        else:
+            self.begin_walk(k, "remove", page, page, "unlock")   # rollback to the old page
+        return None
+
+    def move_to_new_page(self, k):
+        """Lock newpage, give it page's mapping and index, and let the mapping move it."""
+        page, newpage = k.pages[self.pages[self.i]], k.pages[self.newpfn]
+        if TestSetPageLocked(newpage):
+            raise BUG("move_to_new_page: new page already locked")
+        newpage.index, newpage.mapping = page.index, page.mapping
+        mapping = page_mapping(k, page)
+        if mapping is None or mapping.a_ops in ("shmem", "swap"):
+            rc = migrate_page(k, mapping, newpage, page)
+        else:
+            rc = self.fallback_migrate_page(k, mapping, newpage, page)
+        self.rc = rc
+        if rc == 0:
+            self.begin_walk(k, "remove", page, newpage, "move_to_new_page_done")
+        else:
+            newpage.mapping = 0
+            self.pc = "move_to_new_page_done"
+        return None
+
+    def fallback_migrate_page(self, k, mapping, newpage, page) -> int:
+        """No ->migratepage: write a dirty page out first (entries removed before the
+        write, since writepage may drop the page lock: 04e62a29), and try again later."""
+        if PageDirty(page):
+            remove_migration_ptes(k, page, page)
+            page.flags &= ~(1 << PG_dirty)
+            k.stat("migrate_writeout")
+            return -EAGAIN
+        return migrate_page(k, mapping, newpage, page)
+
+    def move_to_new_page_done(self, k):
+        """Unlock newpage; on failure put the entries back to the old page."""
+        page = k.pages[self.pages[self.i]]
+        unlock_page(k.pages[self.newpfn])
+        if self.rc:
+            self.begin_walk(k, "remove", page, page, "unlock")
+        else:
+            self.pc = "unlock"
+        return None
+
+    def unlock(self, k):
+        """Unlock the old page; unless we will retry it, take it off the list and put it back."""
+        page = k.pages[self.pages[self.i]]
+        unlock_page(page)
+        if self.rc != -EAGAIN:
+            self.pages = self.pages[:self.i] + self.pages[self.i + 1:]
+            self.i -= 1
+            move_to_lru(k, page)                     # on success: the last reference
+        self.pc = "move_newpage"
+        return None
+
+    def move_newpage(self, k):
+        """Put the new page on the LRU (freeing it if unused) and record the result."""
+        newpage = k.pages[self.newpfn]
+        node = newpage.node
+        move_to_lru(k, newpage)
+        self.set_status(k, node)
+        if self.rc == -ENOMEM:
+            self.pc = "finish"
+            return None
+        if self.rc == -EAGAIN:
+            self.retry += 1
+            k.stat("migrate_retries")
+        elif self.rc == 0:
+            self.moved += 1
+            k.stat("pgmigrate_success")
+        else:
+            self.nr_failed += 1
+            k.stat("pgmigrate_fail")
+        self.i += 1
+        self.pc = "next_page"
+        return None
+
+    def set_status(self, k, node):
+        """*result = rc or the new page's node (only for callers that asked)."""
+        if isinstance(self.new_node, int):
+            return
+        status = dict(self.status)
+        status[self.cur] = self.rc if self.rc else node
+        self.status = tuple(sorted(status.items()))
+
+    def finish(self, k):
+        """putback_lru_pages() on whatever is left; return nr_failed + retry (or -ENOMEM)."""
+        for pfn in self.pages:
+            move_to_lru(k, k.pages[pfn])
+        if self.rc == 0 and self.retry:
+            k.stat("pgmigrate_fail", self.retry)
+        self.pages = ()
+        self.done(self.rc if self.rc else self.nr_failed + self.retry)
+        return None
+
+    # -- rmap walks, one vma per step under the anon_vma lock or i_mmap_lock ------------
+    def begin_walk(self, k, kind: str, old: Page, new: Page, then: str) -> None:
+        self.walk, self.walk_i, self.walk_then = kind, 0, then
+        self.walk_old, self.walk_new = old.pfn, new.pfn
+        self.pc = "walk_lock"
+
+    def _anchor(self, k):
+        page = k.pages[self.walk_new if self.walk == "remove" else self.walk_old]
+        if self.walk != "remove" and not page_mapped(page):
+            return None                             # page_lock_anon_vma: nothing maps it
+        if self.walk == "remove" and not PageAnon(page) and k.cfg.restore_anon_only:
+            return None                             # V1/V2: file ptes were dropped
+        if self.walk == "remove" and not PageAnon(page) and k.cfg.file_pages != "entries":
+            return None
+        return rmap_anchor(k, page)
+
+    def walk_lock(self, k):
+        k.stat("rmap_walks")
+        anchor = self._anchor(k)
+        if anchor is None:
+            self.pc = self.walk_then
+            return None
+        obj, attr, _ = anchor
+        if not spin_trylock(obj, attr, self.tid):
+            return BLOCKED
+        self.pc = "walk_vma"
+        return None
+
+    def walk_vma(self, k):
+        """One vma of the walk, under its pte lock."""
+        obj, attr, vmas = self._anchor_locked(k)
+        if self.walk_i >= len(vmas):
+            spin_unlock(obj, attr, self.tid)
+            self.pc = self.walk_then
+            return None
+        vma = vmas[self.walk_i]
+        self.walk_i += 1
+        old = k.pages[self.walk_old]
+        if self.walk == "unmap":
+            if try_to_unmap_one(k, old, vma, True) == SWAP_FAIL:
+                self.walk = "unmap_failed"
+            if self.walk == "unmap_failed" or not page_mapped(old):
+                spin_unlock(obj, attr, self.tid)
+                self.pc = self.walk_then
+        else:
+            remove_migration_pte(k, vma, old, k.pages[self.walk_new])
+        return None
+
+    def _anchor_locked(self, k):
+        page = k.pages[self.walk_new if self.walk == "remove" else self.walk_old]
+        return rmap_anchor(k, page)
+
+
+def run_sub(k, path, sub_attr: str = "sub"):
+    """Step a sub-path held by path; returns BLOCKED, or None (its pc tells if it finished)."""
+    sub = getattr(path, sub_attr)
+    return getattr(sub, sub.pc)(k)
+
+
+# -- move_pages(2) ------------------------------------------------------------------------
+
+MPOL_MF_STRICT = 1 << 0
+MPOL_MF_MOVE = 1 << 1
+MPOL_MF_MOVE_ALL = 1 << 2
+MAX_NUMNODES = 64                 # x86-64, CONFIG_NODES_SHIFT = 6
+
+
+def follow_page(k, vma, addr: int):
+    """The page a present pte at addr maps, or None (no page, swap or migration entry)."""
+    from .pgtable import pte_present, pte_pfn
+    pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+    return k.pages[pte_pfn(pte)] if pte_present(pte) else None
+
+
+class do_move_pages(KernelPath):
+    """sys_move_pages with nodes: isolate each page that should move, then migrate_pages.
+
+    pm is a tuple of [addr, node, status] entries; result is migrate_pages' count of pages
+    not migrated, or -ENOENT if nothing could be isolated (then no status is reported).
+    """
+
+    __slots__ = ("mm", "pm", "migrate_all", "sub")
+
+    def __init__(self, tid, mm_id, pm, migrate_all):
+        super().__init__(tid)
+        self.mm, self.pm, self.migrate_all, self.sub = mm_id, tuple(pm), migrate_all, None
+
+    def start(self, k):
+        from .memory import find_vma
+        from .page import PageReserved
+        from .sched import down_read
+        mm = k.mms[self.mm]
+        if not down_read(mm.mmap_sem, self.tid):
+            return BLOCKED
+        pm, pagelist, targets = [], [], []
+        for addr, node, _ in self.pm:
+            page_pfn = 0                               # ZERO_PAGE(0): matches nothing moved
+            vma = find_vma(mm, addr)                   # note: vm_start is not checked
+            if vma is None:
+                err = -EFAULT
+            else:
+                page = follow_page(k, vma, addr)
+                if page is None:
+                    err = -ENOENT
+                elif PageReserved(page):
+                    err = -ENOENT                      # the ZERO_PAGE
+                else:
+                    page_pfn = page.pfn
+                    err = page.node
+                    if err != node:
+                        err = -EACCES
+                        if page_mapcount(page) <= 1 or self.migrate_all:
+                            err = isolate_lru_page(page)
+                            if err == 0:
+                                pagelist.append(page.pfn)
+                                targets.append((page.pfn, node))
+            pm.append((addr, node, err, page_pfn))
+        self.pm = tuple(pm)
+        if pagelist:
+            self.sub = migrate_pages(self.tid, pagelist, tuple(targets))
+            self.pc = "migrate"
+        else:
+            self.result = -ENOENT
+            self.pc = "finish"
+        return None
+
+    def migrate(self, k):
+        if run_sub(k, self) is BLOCKED:
+            return BLOCKED
+        if self.sub.pc == DONE:
+            status = dict(self.sub.status)
+            seen = set()
+            pm = []
+            for addr, node, err, pfn in self.pm:
+                if err == 0 and pfn in status and pfn not in seen:
+                    err = status[pfn]                  # new_page_node: first entry for the page
+                    seen.add(pfn)
+                pm.append((addr, node, err, pfn))
+            self.pm = tuple(pm)
+            self.result = self.sub.result
+            self.pc = "finish"
+        return None
+
+    def finish(self, k):
+        from .sched import up_read
+        up_read(k.mms[self.mm].mmap_sem, self.tid)
+        self.pc = DONE
+        return None
+
+
+def do_pages_stat(k, mm, addrs) -> list:
+    """sys_move_pages without nodes: where is each page?  node, -EFAULT or -ENOENT."""
+    from .memory import find_vma
+    from .page import PageReserved
+    out = []
+    for addr in addrs:
+        vma = find_vma(mm, addr)
+        if vma is None:
+            out.append(-EFAULT)
+            continue
+        page = follow_page(k, vma, addr)
+        out.append(-ENOENT if page is None or PageReserved(page) else page.node)
+    return out
