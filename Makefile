@@ -18,6 +18,9 @@ BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 VENDOR     := book/_static/vendor/.stamp
 SANITIZE   := tests/nbval_sanitize.cfg
+# This machine's pip config names local wheel folders that may not exist: pip then warns
+# once per package.  Harmless; filtered so that real errors stay visible.
+PIP_NOISE  := ^WARNING: Location .* is ignored: it is neither a file nor a directory
 CI         ?=
 export CI
 # Kernels started by jupyter-book, nbval and lab must see the venv's python and jupyter.
@@ -36,8 +39,8 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	set -o pipefail; $(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	set -o pipefail; $(BIN)/python -m pip install --quiet -r requirements.txt 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
 	$(BIN)/python -m pip check
 	@touch $@
 

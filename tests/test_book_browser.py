@@ -1,16 +1,15 @@
 """The built book in a real browser: Debian's headless Chromium, driven by Playwright.
 
-    127.0.0.1:<port>  <- http.server over _build/html
+    http://127.0.0.1:<port>/  <- http.server over _build/html   (how a site serves it)
+    file:///.../_build/html/   <- opened from disk             (what README suggests)
           |
     /usr/bin/chromium --headless --no-sandbox ...   (Playwright never downloads a browser)
           |
-    intro.html    : renders, no JavaScript errors, no request leaves 127.0.0.1
+    intro.html    : renders, no JavaScript errors, no request leaves this machine
     chapter.html  : the same, plus after the widget JS ran: an IntSlider and the
                     READ/WRITE toggle rebuilt from the embedded widget state, and the
                     pte pictures (SVG) both in the page and inside the widget
 
-Pages are served over http on 127.0.0.1 rather than opened as file://, because under
-file:// the widget manager cannot work out the URLs of its fonts (the origin is "null").
 Without Chromium the tests are skipped with a note, except under CI=true, where that
 is a failure.
 """
@@ -56,6 +55,12 @@ def site():
         server.server_close()
 
 
+@pytest.fixture(scope="module", params=["http", "file"])
+def base(request, site):
+    """Where the pages are opened from: the local web server, or straight from disk."""
+    return site if request.param == "http" else built_book().as_uri()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """A headless Chromium (the system one) under Playwright."""
@@ -75,7 +80,7 @@ def browser():
 
 def open_page(browser, url=None):
     """A fresh page that records every problem: console errors, uncaught exceptions,
-    failed or 4xx/5xx responses, and any request that is not for 127.0.0.1 (aborted)."""
+    failed or 4xx/5xx responses, and any request that leaves this machine (aborted)."""
     context = browser.new_context(viewport={"width": 1280, "height": 1600})
     page = context.new_page()
     problems = []
@@ -85,8 +90,8 @@ def open_page(browser, url=None):
             problems.append(f"console.error: {msg.text} [{msg.location.get('url', '')}]")
 
     def on_route(route):
-        host = urlsplit(route.request.url).hostname
-        if route.request.url.startswith(("data:", "blob:", "about:")) or host == "127.0.0.1":
+        url = urlsplit(route.request.url)
+        if url.scheme in ("data", "blob", "about", "file") or url.hostname == "127.0.0.1":
             route.continue_()
         else:
             problems.append(f"request off this machine: {route.request.url}")
@@ -118,9 +123,9 @@ def test_harness_sees_javascript_errors(browser):
     assert any("uncaught boom" in p for p in problems), problems
 
 
-def test_intro_renders_without_errors(browser, site):
+def test_intro_renders_without_errors(browser, base):
     """The introduction renders its title and links, with no JavaScript errors."""
-    page, problems = open_page(browser, f"{site}/{INTRO}")
+    page, problems = open_page(browser, f"{base}/{INTRO}")
     settle(page)
     title = page.locator("h1").first.inner_text()
     chapter_link = page.locator('a[href$="anatomy-of-a-migration-entry.html"]').count()
@@ -130,19 +135,19 @@ def test_intro_renders_without_errors(browser, site):
     assert problems == []
 
 
-def test_index_redirects_to_intro(browser, site):
+def test_index_redirects_to_intro(browser, base):
     """_build/html/index.html (what README tells people to open) lands on the intro."""
-    page, problems = open_page(browser, f"{site}/index.html")
+    page, problems = open_page(browser, f"{base}/index.html")
     page.wait_for_url("**/book/intro.html")
     settle(page)
     page.context.close()
     assert problems == []
 
 
-def test_chapter_widget_and_picture_render(browser, site):
+def test_chapter_widget_and_picture_render(browser, base):
     """After the widget JS ran, the chapter shows the slider and the READ/WRITE toggle
     rebuilt from the embedded state, the pte pictures as SVG, and logged no errors."""
-    page, problems = open_page(browser, f"{site}/{CHAPTER}")
+    page, problems = open_page(browser, f"{base}/{CHAPTER}")
     page.wait_for_selector(".widget-slider", state="visible", timeout=30_000)
     page.wait_for_selector(".widget-toggle-buttons", state="visible", timeout=10_000)
     settle(page)
