@@ -62,9 +62,14 @@ class dup_mmap(KernelPath):
         return None
 
     def copy_page_range(self, k):
-        """Copy vma i's ptes (under the parent's and child's pte locks)."""
+        """Copy vma i's ptes (under the parent's and child's pte locks).
+
+        A vma without an anon_vma (shared file memory, untouched private memory) is not
+        copied at all: the child faults its pages in from the page cache when it needs them.
+        """
         oldmm, mm = k.mms[self.oldmm], k.mms[self.mm]
-        copy_page_range(k, mm, oldmm, oldmm.mmap[self.i])
+        if oldmm.mmap[self.i].anon_vma is not None:
+            copy_page_range(k, mm, oldmm, oldmm.mmap[self.i])
         self.i += 1
         self.pc = "link_vma" if self.i < len(oldmm.mmap) else "finish"
         return None

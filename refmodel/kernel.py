@@ -36,6 +36,9 @@ class Kernel:
         self.freed_anon_vmas: dict = {}             # id -> anon_vma freed (kept to catch use-after-free)
         self.mappings: dict = {0: address_space(0, "swapper_space", "swap")}
         self.swap_info: list = []                   # swap_info_struct per type
+        # old pfn -> new pfn while a migration has copied the page but not yet finished:
+        # the old page has lost its ->mapping, and rss bookkeeping needs to know what it was.
+        self.migrating: dict = {}
         self.node_of_pid: dict = {}                 # pid -> preferred node (local node)
         self.next_id = 1                            # ids for vmas, anon_vmas, mms, files
         self.counters = Counter()                   # vmstat-style event counts
@@ -68,6 +71,13 @@ class Kernel:
     def mm_node(self, mm) -> int:
         """The node a task of mm allocates from by default (its CPU's node)."""
         return self.node_of_pid.get(mm.owner, 0)
+
+    def entry_page_anon(self, pfn: int) -> bool:
+        """Was the page a migration entry names anonymous?  (Asked after its copy too.)"""
+        page = self.pages[pfn]
+        if not page.mapping and pfn in self.migrating:
+            page = self.pages[self.migrating[pfn]]
+        return bool(page.mapping & 1)
 
     def page(self, pfn: int) -> Page:
         """pfn_to_page() for a page in use; KeyError for a free pfn."""

@@ -293,6 +293,7 @@ class Machine:
         self.k = Kernel(self.era, nodes, pages_per_node)
         self.processes: dict = {}
         self._next_pid = 1
+        self._next_tid = 10_000            # tids of paths driven by hand (pids stay small)
         self.files: dict = {}
         self.last_call = Counter()         # what the last migration system call cost
         self.shadow = shadow               # keep the shadow below (check() compares contents)
@@ -304,6 +305,10 @@ class Machine:
     def __repr__(self) -> str:
         return (f"<Machine era={self.era.name} nodes={len(self.k.nodes)} "
                 f"processes={sorted(p for p, q in self.processes.items() if q.alive)}>")
+
+    def _new_tid(self) -> int:
+        self._next_tid += 1
+        return self._next_tid
 
     def _new_pid(self) -> int:
         self._next_pid += 1
@@ -498,10 +503,82 @@ class Machine:
             return k.pages[pfn].data if pfn is not None else ZERO
         return ZERO
 
-    def check(self) -> None:
-        """Check every invariant of the model; raises InvariantError with a picture."""
+    def check(self, paths=()) -> None:
+        """Check every invariant of the model; raises InvariantError with a picture.
+
+        While kernel paths are stopped half way (see step()), pass them as paths.
+        """
         from .check import check_machine
-        check_machine(self)
+        check_machine(self, paths)
+
+    # -- driving kernel paths by hand: two things at once --------------------------------
+    def access_path(self, proc, addr: int, write: bool = False, data: bytes = b"x",
+                    length: int = 1):
+        """A user access by proc that step() can drive (a read of length, or a write of data)."""
+        return user_access(self._new_tid(), proc.pid, addr, write, data if write else b"",
+                           0 if write else length, proc.node)
+
+    def move_pages_path(self, proc, addrs, nodes, flags: int = 0):
+        """sys_move_pages with nodes, as a path (argument checks are the caller's)."""
+        from .migrate import MPOL_MF_MOVE_ALL, do_move_pages
+        if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
+            raise OSError(errno.EPERM, "move_pages: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
+        return do_move_pages(self._new_tid(), proc.pid,
+                             [(int(a), int(n), 0) for a, n in zip(addrs, nodes)],
+                             bool(flags & MPOL_MF_MOVE_ALL))
+
+    def fork_path(self, proc):
+        """(path, child): fork as a path; the child Process exists once the path is done."""
+        pid = self._new_pid()
+        self.k.node_of_pid[pid] = proc.node
+        child = Process(self, pid, proc.node, proc.cap_sys_nice)
+        self.processes[pid] = child
+        for (owner, vpn), data in list(self.shadow_private.items()):
+            if owner == proc.pid:
+                self.shadow_private[(pid, vpn)] = data
+        return dup_mmap(self._new_tid(), proc.pid, pid), child
+
+    def munmap_path(self, proc, addr: int, length: int):
+        """munmap as a path (mmap_sem for write, then the zap)."""
+        self._shadow_forget(proc, addr, addr + length)
+        return mm_write_op(self._new_tid(), proc.pid, do_munmap, (addr, length))
+
+    def mprotect_path(self, proc, addr: int, length: int, prot: int):
+        """mprotect as a path."""
+        return mm_write_op(self._new_tid(), proc.pid, sys_mprotect, (addr, length, prot))
+
+    def exit_path(self, proc):
+        """exit as a path: the address space is torn down when it finishes."""
+        self._shadow_forget(proc, 0, 1 << 64)
+        proc.alive = False
+        return mm_write_op(self._new_tid(), proc.pid, lambda k, mm: exit_mmap(k, mm), ())
+
+    def step(self, path) -> str:
+        """Run one step of path: returns its next step's name, or "blocked" if it must sleep."""
+        if path.finished:
+            return sched.DONE
+        if getattr(path, path.pc)(self.k) is BLOCKED:
+            return BLOCKED
+        if path.finished and isinstance(path, user_access) and path.data:
+            proc = self.processes[path.mm]
+            self._shadow_write(proc, path.addr, path.data)
+        return path.pc
+
+    def run_until(self, path, pc: str, limit: int = 10_000) -> str:
+        """Step path until its next step is pc (or it finishes); "blocked" if it sleeps first."""
+        for _ in range(limit):
+            if path.pc == pc or path.finished:
+                return path.pc
+            if self.step(path) == BLOCKED:
+                return BLOCKED
+        raise RuntimeError(f"{path!r} did not reach {pc!r}")
+
+    def finish(self, path):
+        """Run path to the end (raises Deadlock if it would sleep forever)."""
+        while not path.finished:
+            if self.step(path) == BLOCKED:
+                raise sched.Deadlock(f"{path!r} would sleep forever")
+        return path
 
     def snapshot(self) -> tuple:
         """The whole kernel state as one hashable tuple."""

@@ -137,6 +137,12 @@ class user_access(KernelPath):
         self.faults = 0
         self.pfn = self.orig_pte = self.entry = 0
 
+    def held_refs(self) -> dict:
+        """Page references this fault holds while it sleeps or copies (pfn -> count)."""
+        if self.pc in ("migration_entry_wait", "do_swap_page_lock", "do_wp_page_copy"):
+            return {self.pfn: 1}
+        return {}
+
     # -- the CPU ----------------------------------------------------------------------
     def access(self, k):
         """The MMU: do the access if the pte allows it (setting A/D bits), else fault."""
@@ -392,11 +398,11 @@ def copy_migration_entry(k, src_mm, dst_mm, vma, addr: int, entry: int, rss: lis
         src_mm.pgtable[addr >> PAGE_SHIFT] = swp_entry_to_pte(
             make_migration_entry_read(entry, k.swp_types))
     # 3.3, "mm: fix rss count leakage during migration": count the entry's page in the child.
-    page = k.pages[swp_offset(entry)]
+    i = 1 if k.entry_page_anon(swp_offset(entry)) else 0
     if k.cfg.rss_fix_3_3:
-        rss[1 if PageAnon(page) else 0] += 1
+        rss[i] += 1
     else:
-        dst_mm.rss_drift[1 if PageAnon(page) else 0] -= 1
+        dst_mm.rss_drift[i] -= 1
 
 
 def copy_page_range(k, dst_mm, src_mm, vma) -> None:
@@ -445,7 +451,7 @@ def zap_pte_range(k, mm, vma, start: int, end: int) -> None:
         entry = pte_to_swp_entry(pte)
         # 3.3 "mm: fix rss count leakage during migration": 2.6.18 forgot the entry's page.
         if is_migration_entry(entry, k.swp_types):
-            i = 1 if PageAnon(k.pages[swp_offset(entry)]) else 0
+            i = 1 if k.entry_page_anon(swp_offset(entry)) else 0
             if k.cfg.rss_fix_3_3:
                 if i:
                     mm.anon_rss -= 1

@@ -59,6 +59,9 @@ class do_migrate_pages(KernelPath):
         self.from_nodes, self.to_nodes = tuple(sorted(from_nodes)), tuple(sorted(to_nodes))
         self.tmp, self.busy, self.sub = self.from_nodes, 0, None
 
+    def held_refs(self) -> dict:
+        return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
+
     def start(self, k):
         if not down_read(k.mms[self.mm].mmap_sem, self.tid):
             return BLOCKED

@@ -189,6 +189,14 @@ class migrate_pages(KernelPath):
         self.walk_i = self.walk_old = self.walk_new = 0
         self.moved = 0
 
+    def held_refs(self) -> dict:
+        """Isolation references on the listed pages, and the new page's allocation ref."""
+        refs = {pfn: 1 for pfn in self.pages}
+        if self.pc not in ("start", "next_pass", "next_page", "get_new_page", "finish", DONE) \
+                and self.newpfn:
+            refs[self.newpfn] = refs.get(self.newpfn, 0) + 1
+        return refs
+
     # -- passes and pages ---------------------------------------------------------------
     def start(self, k):
         self.retry = 1
@@ -282,6 +290,7 @@ class migrate_pages(KernelPath):
             rc = self.fallback_migrate_page(k, mapping, newpage, page)
         self.rc = rc
         if rc == 0:
+            k.migrating[page.pfn] = newpage.pfn
             self.begin_walk(k, "remove", page, newpage, "move_to_new_page_done")
         else:
             newpage.mapping = 0
@@ -312,6 +321,7 @@ class migrate_pages(KernelPath):
         """Unlock the old page; unless we will retry it, take it off the list and put it back."""
         page = k.pages[self.pages[self.i]]
         unlock_page(page)
+        k.migrating.pop(page.pfn, None)
         if self.rc != -EAGAIN:
             self.pages = self.pages[:self.i] + self.pages[self.i + 1:]
             self.i -= 1
@@ -445,6 +455,9 @@ class do_move_pages(KernelPath):
     def __init__(self, tid, mm_id, pm, migrate_all):
         super().__init__(tid)
         self.mm, self.pm, self.migrate_all, self.sub = mm_id, tuple(pm), migrate_all, None
+
+    def held_refs(self) -> dict:
+        return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
 
     def start(self, k):
         from .memory import find_vma

@@ -33,6 +33,10 @@ class KernelPath:
         """Run the next step; returns BLOCKED if it could not run yet."""
         return getattr(self, self.pc)(k)
 
+    def held_refs(self) -> dict:
+        """Page references the path holds between steps (pfn -> count); none by default."""
+        return {}
+
     def done(self, result=None):
         """Finish the path with a result."""
         self.pc = DONE

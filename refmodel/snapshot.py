@@ -20,4 +20,4 @@ def snapshot(k) -> tuple:
     maps = tuple((m.id, tuple(sorted(m.page_tree.items())), tuple(v.id for v in m.i_mmap),
                   m.i_mmap_lock) for _, m in sorted(k.mappings.items()))
     swap = tuple(si.snapshot() for si in k.swap_info)
-    return (pages, nodes, mms, anon, maps, swap)
+    return (pages, nodes, mms, anon, maps, swap, tuple(sorted(k.migrating.items())))
