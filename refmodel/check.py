@@ -168,12 +168,12 @@ def contents_problems(machine) -> list:
     return problems
 
 
-def check_machine(machine, paths=()) -> None:
+def check_machine(machine, paths=(), pins=None) -> None:
     """Raise InvariantError if the kernel state or any process's memory contents are wrong.
 
     paths are kernel paths still in flight (see Machine.step): their page references count.
     """
-    extra = Counter()
+    extra = Counter(pins or {})
     for path in paths:
         if not path.finished:
             extra.update(path.held_refs())

@@ -296,6 +296,7 @@ class Machine:
         self._next_tid = 10_000            # tids of paths driven by hand (pids stay small)
         self.files: dict = {}
         self.last_call = Counter()         # what the last migration system call cost
+        self.pins = Counter()              # pfn -> references taken by get_user_pages
         self.shadow = shadow               # keep the shadow below (check() compares contents)
         self.shadow_private: dict = {}     # (pid, vpn) -> bytes a private page should hold
         self.shadow_shared: dict = {}      # (mapping id, index) -> bytes of a file page
@@ -325,11 +326,16 @@ class Machine:
         self.processes[pid] = p
         return p
 
-    def create_file(self, name: str, npages: int):
-        """An in-memory (tmpfs) file of npages pages, all zero."""
+    def create_file(self, name: str, npages: int, fs: str = "tmpfs"):
+        """A file of npages pages, all zero: fs="tmpfs" (shmem: has ->migratepage) or
+        fs="diskfs" (a disk filesystem with ->writepage but no ->migratepage, so migration
+        of a dirty page writes it out first: fallback_migrate_page)."""
         if name in self.files:
             raise FileExistsError(errno.EEXIST, f"file {name!r} exists")
+        if fs not in ("tmpfs", "diskfs"):
+            raise ValueError(f"unknown filesystem {fs!r}")
         f = shmem_file_setup(self.k, name, npages)
+        f.f_mapping.a_ops = "shmem" if fs == "tmpfs" else "diskfs"
         self.files[name] = f
         return f
 
@@ -415,6 +421,29 @@ class Machine:
         if path.result < 0:
             raise OSError(-path.result, f"migrate_pages: {errno.errorcode[-path.result]}")
         return path.result
+
+    def get_user_pages(self, proc, addr: int, write: bool = False) -> int:
+        """Pin the page at addr as a driver doing I/O would (faulting it in first); returns
+        its pfn.  The extra reference makes migration's count check fail until unpinned."""
+        from .page import get_page
+        self._caller(proc)
+        if write:
+            proc.write(addr, proc.read(addr, 1))
+        else:
+            proc.read(addr, 1)
+        pte = proc.mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+        page = self.k.pages[pte_pfn(pte)]
+        get_page(page)
+        self.pins[page.pfn] += 1
+        return page.pfn
+
+    def put_user_pages(self, pfn: int) -> None:
+        """Drop a pin taken by get_user_pages."""
+        from .swap import page_cache_release
+        if not self.pins[pfn]:
+            raise ValueError(f"pfn {pfn} is not pinned")
+        self.pins[pfn] -= 1
+        page_cache_release(self.k, self.k.pages[pfn])
 
     def _check_migration_possible(self):
         """Eras that cannot migrate at all say why here."""
@@ -509,7 +538,7 @@ class Machine:
         While kernel paths are stopped half way (see step()), pass them as paths.
         """
         from .check import check_machine
-        check_machine(self, paths)
+        check_machine(self, paths, self.pins)
 
     # -- driving kernel paths by hand: two things at once --------------------------------
     def access_path(self, proc, addr: int, write: bool = False, data: bytes = b"x",

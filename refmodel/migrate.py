@@ -301,8 +301,8 @@ class migrate_pages(KernelPath):
         """No ->migratepage: write a dirty page out first (entries removed before the
         write, since writepage may drop the page lock: 04e62a29), and try again later."""
         if PageDirty(page):
-            remove_migration_ptes(k, page, page)
-            page.flags &= ~(1 << PG_dirty)
+            remove_migration_ptes(k, page, page)     # writeout(): before ->writepage
+            page.flags &= ~(1 << PG_dirty)           # clear_page_dirty_for_io + the write
             k.stat("migrate_writeout")
             return -EAGAIN
         return migrate_page(k, mapping, newpage, page)
