@@ -37,7 +37,7 @@ class Era:
 
 ERAS = {
     "2.6.17": Era("2.6.17", "swap-based migration: borrows swap entries and the swap cache",
-                  NO_MIGRATION, "swapcache", "none", True, False, False, "drop_ptes",
+                  NO_MIGRATION, "swapcache", "none", False, False, False, "drop_ptes",
                   "tail", False, True, False, "none", "2.6.18", False),
     "rfc-v1": Era("rfc-v1", "Swapless Page Migration V1 (RFC, April 2006)",
                   MIGRATION_RFC_V1, "entries", "lookup_swap_cache", False, False, False,
@@ -57,3 +57,38 @@ def get_era(name: str, **overrides) -> Era:
     except KeyError:
         raise ValueError(f"unknown era {name!r}; choose one of {', '.join(ERAS)}") from None
     return replace(era, **overrides) if overrides else era
+
+
+# The six V1 patches one by one (Machine(era="rfc-v1", upto_patch=k)).
+PATCHES = {
+    1: "try_to_unmap(): rename ignrefs to \"migration\"",
+    2: "add SWP_TYPE_MIGRATION (and the handlers that must ignore it)",
+    3: "try_to_unmap(): create migration entries for anonymous pages outside the swap cache",
+    4: "remove migration ptes (remove_migration_ptes, modelled on remove_from_swap)",
+    5: "rip out the old swap-based migration code",
+    6: "revise the main migration code to use migration entries",
+}
+
+
+def era_upto_patch(k: int) -> Era:
+    """The kernel after the first k patches of the V1 RFC.
+
+    Patches 1-4 only add code that 2.6.17's migrate_pages never reaches: it still puts
+    every anonymous page in the swap cache first, so try_to_unmap writes swap ptes, not
+    migration entries.  Patch 5 removes that swap-based path before patch 6 adds the new
+    one, so the tree after patch 5 alone cannot migrate anonymous memory at all.
+    """
+    if not 0 <= k <= 6:
+        raise ValueError(f"upto_patch must be 0..6, not {k}")
+    if k == 5:
+        raise ValueError(
+            "rfc-v1 with patches 1-5 is not a meaningful kernel: patch 5/6 rips out the "
+            "swap-based migration path and only patch 6/6 puts the migration-entry path in "
+            "its place (the series works as a whole); use upto_patch=4 or 6")
+    if k == 6:
+        return ERAS["rfc-v1"]
+    base = ERAS["2.6.17"]
+    types = MIGRATION_RFC_V1 if k >= 2 else NO_MIGRATION    # patch 2/6: MAX_SWAPFILES 31
+    return replace(base, name=f"rfc-v1[1..{k}]",
+                   description=f"2.6.17 with V1 patches 1..{k}: still swap-based migration",
+                   swap_types=types)

@@ -286,10 +286,18 @@ class Machine:
     """A NUMA machine running one kernel era of the model."""
 
     def __init__(self, era: str = "2.6.18", nodes: int = 2, pages_per_node: int = 4096,
-                 swap_pages: int = 0, shadow: bool = True, **decisions):
+                 swap_pages: int = 0, shadow: bool = True, upto_patch: int | None = None,
+                 **decisions):
         if nodes < 1 or pages_per_node < 2:
             raise ValueError("need at least one node with at least two pages")
-        self.era = get_era(era, **decisions)
+        if upto_patch is not None:
+            if era != "rfc-v1":
+                raise ValueError("upto_patch applies to era='rfc-v1' only")
+            from dataclasses import replace
+            from .eras import era_upto_patch
+            self.era = replace(era_upto_patch(upto_patch), **decisions)
+        else:
+            self.era = get_era(era, **decisions)
         self.k = Kernel(self.era, nodes, pages_per_node)
         self.processes: dict = {}
         self._next_pid = 1
@@ -378,13 +386,13 @@ class Machine:
             out.ret = 0
             self.last_call = self.k.counters - before
             return out
+        self._check_migration_possible()
         nodes = [int(n) for n in nodes]
         if len(nodes) != len(addrs):
             raise ValueError("move_pages: nodes and addrs must have the same length")
         for n in nodes:
             if not 0 <= n < len(self.k.nodes):
                 raise OSError(errno.ENODEV, f"move_pages: node {n} is not online")
-        self._check_migration_possible()
         path = sched.run(self.k, do_move_pages(proc.pid, proc.pid,
                                                [(a, n, 0) for a, n in zip(addrs, nodes)],
                                                bool(flags & MPOL_MF_MOVE_ALL)))
@@ -413,7 +421,6 @@ class Machine:
                 raise OSError(errno.EPERM, "migrate_pages: target nodes not allowed")
             raise OSError(errno.EINVAL, "migrate_pages: the model cannot allocate on an "
                           "offline node (2.6.18 would not check this for CAP_SYS_NICE)")
-        self._check_migration_possible()
         before = self.k.counters.copy()
         flags = MPOL_MF_MOVE_ALL if proc.cap_sys_nice else MPOL_MF_MOVE
         path = sched.run(self.k, do_migrate_pages(proc.pid, proc.pid, old, new, flags))
@@ -446,7 +453,7 @@ class Machine:
         page_cache_release(self.k, self.k.pages[pfn])
 
     def _check_migration_possible(self):
-        """Eras that cannot migrate at all say why here."""
+        """move_pages(2) is 2.6.18's: the 2.6.17 era has no such system call (ENOSYS)."""
         if self.era.migration == "swapcache":
             from .history.migrate_2_6_17 import check_era
             check_era(self)

@@ -83,11 +83,27 @@ class do_migrate_pages(KernelPath):
             self.pc = "finish"
             return None
         self.tmp = tuple(n for n in self.tmp if n != source)
+        self.migrate_to_node(k, source, dest)
+        return None
+
+    def migrate_to_node(self, k, source: int, dest: int) -> None:
+        """Isolate source's pages and start migrating them to dest."""
+        if k.cfg.migration == "swapcache":
+            # 2.6.17: check_range() starts with migrate_prep(), which fails without swap;
+            # migrate_to_node() ignores check_range's result [context: 2006 -mm patches],
+            # so migrate_pages(2) then returns 0 having moved nothing.
+            from .history import migrate_2_6_17 as old
+            if old.migrate_prep(k):
+                return
+            pagelist = check_range(k, k.mms[self.mm], source, self.flags)
+            if pagelist:
+                self.sub = old.migrate_pages(self.tid, pagelist, dest)
+                self.pc = "migrate"
+            return
         pagelist = check_range(k, k.mms[self.mm], source, self.flags)
         if pagelist:
             self.sub = migrate_pages(self.tid, pagelist, dest)
             self.pc = "migrate"
-        return None
 
     def migrate(self, k):
         if run_sub(k, self) is BLOCKED:
