@@ -261,6 +261,14 @@ class migrate_pages(KernelPath):
                 self.pc = "move_newpage"
                 return None
             return BLOCKED
+        # V1 patch 6/6 checked the count before unmapping (mapcount + 1, +1 with a mapping)
+        # and not after; 2.6.18 checks only after, in migrate_page_move_mapping.
+        if k.cfg.count_rule == "v1":
+            extra = 1 if page_mapping(k, page) is not None else 0
+            if not page.mapping or page_count(page) != page_mapcount(page) + 1 + extra:
+                k.stat("migrate_count_mismatch")
+                self.pc = "unlock"
+                return None
         # "allow migration of mlocked pages": before 2.6.18 a VM_LOCKED mapping made
         # try_to_unmap fail for migration too; the 2.6.17 code turned that into -EPERM.
         self.begin_walk(k, "unmap", page, page, "after_unmap")
