@@ -1,0 +1,647 @@
+"""The scenarios S1-S25 of /work/shared/kernel-facts.md §7, as tests of the reference model.
+
+Every test opens with a picture of the state it builds, as the kernel's tools/testing/vma
+tests do: processes and their vmas on top, ptes under them, struct pages at the bottom.
+
+    [ rw anon ]     a vma                       pfn O / pfn N   old page / new page
+    pte rw D Y      present pte: writable, Dirty, Young (ro: read-only)
+    mig W:O / R:O   migration entry, WRITE (31) or READ (30), naming pfn O
+    c=2 m=1         page count / mapcount       (L) page locked   iso  isolation reference
+
+Where two things happen at once the kernel paths are stepped by hand (Machine.step) and
+m.check() is called with the paths still in flight, so their references are counted.
+Where docs/verified-facts.md corrects kernel-facts.md, the verified fact is tested (marked
+"verified-facts" below).  S23 (2.6.17 swap-based migration) lives in test_s23_2617.py.
+
+S26 (the "modern" READ_EXCLUSIVE entries of 5.19+) is left out: the model has no modern
+era (refmodel/eras.py knows 2.6.17, rfc-v1, v2-yield and 2.6.18 only).
+
+Some scenarios need a fork, munmap, exit or mprotect of an mm that maps the page while the
+migration runs.  In 2.6.18 move_pages(2) holds the target mm's mmap_sem for read, so the
+same mm cannot fork/munmap/mprotect meanwhile (verified-facts D3); such tests either use a
+second mm that shares the page (the 2006 race) or a kernel-internal migration that holds
+no mmap_sem (migtools.kernel_migration).
+"""
+
+import errno
+
+import pytest
+
+from refmodel import (BUG, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, PROT_READ, InvariantError)
+from refmodel.rmap import SWAP_FAIL, try_to_unmap
+from refmodel.swapops import (make_migration_entry, make_migration_entry_read,
+                              pte_to_swp_entry, swp_entry_to_pte, swp_offset, swp_type,
+                              is_migration_entry, is_write_migration_entry)
+
+from migtools import (ANON, EAGAIN, EPERM, P, RW, SHANON, anon_page, delta, event_ptes,
+                      events, freed, kernel_migration, machine, path_until, sub_until)
+
+
+# -- S1, S21: one private anonymous page -------------------------------------------------
+
+def test_s1_anon_page_migrates_without_swap():
+    """
+        before                               after move_pages(a -> node 1)
+        p: [ rw anon ]                       p: [ rw anon ]
+             pte rw D Y                           pte rw (old, clean)
+             v                                    v
+        pfn O node 0  c=1 m=1  "hello"       pfn N node 1  c=1 m=1  PG_dirty  "hello"
+                                             pfn O freed
+    No swap device: 2.6.18's migrate_prep no longer asks for one.  The entry was WRITE.
+    """
+    m = machine()
+    p, a = anon_page(m)
+    assert m.k.swap_info == []
+    old = p.page(a)
+    assert (old.node, old.count, old.mapcount) == (0, 1, 1)
+    assert p.pte(a).writable and p.pte(a).dirty and p.pte(a).young
+    t0 = len(m.trace)
+
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+
+    assert list(st) == [1] and st.ret == 0
+    pte, new = p.pte(a), p.page(a)
+    assert pte.present and pte.pfn == new.pfn != old.pfn
+    assert pte.writable and not pte.young and not pte.dirty
+    assert (new.node, new.count, new.mapcount, new.anon, new.dirty) == (1, 1, 1, True, True)
+    assert not new.locked and new.lru
+    assert freed(m, old.pfn) and m.page(old.pfn).count == 0
+    assert (p.mm.anon_rss, p.mm.file_rss) == (1, 0)
+    # one WRITE entry naming the old pfn, set and removed once, in p only
+    sets = event_ptes(m, "set_migration_pte", t0)
+    assert [(mm, ad) for mm, ad, _ in sets] == [(p.mm.id, a)]
+    assert sets[0][2].is_write_migration and sets[0][2].swp_type == 31
+    assert sets[0][2].swp_offset == old.pfn
+    assert events(m, "remove_migration_pte", t0) == [(p.mm.id, a)]
+    assert events(m, "migration_entry_wait", t0) == []
+    c = m.last_call
+    assert (c["pgmigrate_success"], c["pgmigrate_fail"], c["migrate_passes"]) == (1, 0, 1)
+    assert (c["page_copies"], c["pte_writes"], c["migrate_retries"]) == (1, 2, 0)
+    assert c["swap_slots_taken"] == 0 and c["swapcache_add"] == 0 and c["radix_updates"] == 0
+    assert p.read(a, 5) == b"hello"
+    m.check()
+    # the write bit came back: the next write takes no fault (compare S21)
+    f0 = m.counters["pgfault"]
+    p.write(a, b"J")
+    assert m.counters["pgfault"] == f0
+    assert p.read(a, 5) == b"Jello"
+    m.check()
+
+
+def _s1_then_write(era):
+    """S1 in era, then one write: (pte after migration, faults the write took, counters)."""
+    m = machine(era)
+    p, a = anon_page(m)
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert list(st) == [1] and st.ret == 0
+    pte = p.pte(a)
+    before = m.counters.copy()
+    p.write(a, b"J")
+    assert p.read(a, 5) == b"Jello" and p.page(a).node == 1
+    m.check()
+    return pte, delta(m, before), m
+
+
+def test_s21_v1_restores_read_only_and_the_first_write_faults():
+    """
+        rfc-v1 (one SWP_TYPE_MIGRATION = 31, no write bit)      2.6.18
+        p: [ rw anon ]                                            p: [ rw anon ]
+             pte ro  -> write: do_wp_page, reuse (no copy)             pte rw -> write: no fault
+             v                                                         v
+        pfn N node 1  c=1 m=1                                     pfn N node 1  c=1 m=1
+    V1 4/6 rebuilt every pte from vm_page_prot (PAGE_COPY for a private mapping).
+    """
+    pte1, d1, m1 = _s1_then_write("rfc-v1")
+    pte18, d18, _ = _s1_then_write("2.6.18")
+    assert pte1.present and not pte1.writable and not pte1.young and not pte1.dirty
+    assert pte18.present and pte18.writable
+    assert d1["pgfault"] == 1 and d18["pgfault"] == 0          # the extra fault, only in V1
+    assert d1["cow_reuse"] == 1 and d1["cow_copy"] == 0         # a write fault, not a COW copy
+    # V1's single type is 31 and carries no write bit
+    (_, _, e), = event_ptes(m1, "set_migration_pte")
+    assert e.is_migration and e.swp_type == 31 and not e.is_write_migration
+
+
+# -- S2, S3: pages mapped twice ------------------------------------------------------------
+
+def test_s2_cow_page_of_parent_and_child_migrates_read_only():
+    """
+        parent: [ rw anon ]     child: [ rw anon ]       (COW after fork)
+                  pte ro                  pte ro
+                    \\                    /
+                 pfn O node 0  c=2 m=2        --move_pages MOVE_ALL-->   pfn N node 1  c=2 m=2
+    Both entries READ; both ptes come back read-only; a write then COWs as usual.
+    """
+    m = machine()
+    par, a = anon_page(m, b"cow!")
+    child = par.fork()
+    old = par.page(a)
+    assert (old.count, old.mapcount) == (2, 2)
+    assert not par.pte(a).writable and not child.pte(a).writable
+    t0 = len(m.trace)
+    # mapcount 2: plain MOVE refuses (-EACCES) and, nothing isolated, the call fails ENOENT
+    with pytest.raises(OSError) as e:
+        m.move_pages(par, [a], [1], MPOL_MF_MOVE)
+    assert e.value.errno == errno.ENOENT
+
+    st = m.move_pages(par, [a], [1], MPOL_MF_MOVE_ALL)
+
+    assert list(st) == [1] and st.ret == 0
+    new = par.page(a)
+    assert child.pte(a).pfn == par.pte(a).pfn == new.pfn != old.pfn
+    assert (new.node, new.count, new.mapcount) == (1, 2, 2)
+    for q in (par, child):
+        assert not q.pte(a).writable and not q.pte(a).young and not q.pte(a).dirty
+    sets = event_ptes(m, "set_migration_pte", t0)
+    assert sorted((mm, ad) for mm, ad, _ in sets) == sorted([(par.mm.id, a), (child.mm.id, a)])
+    assert all(e.is_migration and not e.is_write_migration for _, _, e in sets)
+    assert sorted(events(m, "remove_migration_pte", t0)) == sorted([(par.mm.id, a), (child.mm.id, a)])
+    assert freed(m, old.pfn)
+    m.check()
+    # a write in the child takes an ordinary COW fault
+    before = m.counters.copy()
+    child.write(a, b"kid")
+    d = delta(m, before)
+    assert d["pgfault"] == 1 and d["cow_copy"] == 1
+    assert child.read(a, 4) == b"kid!" and par.read(a, 4) == b"cow!"
+    assert par.page(a).pfn == new.pfn and par.page(a).mapcount == 1
+    m.check()
+
+
+def test_s3_shared_anon_page_keeps_write_permission_in_both():
+    """
+        p: [ rw shared anon ]     q: [ rw shared anon ]     (q = fork of p, faulted itself)
+             pte rw                    pte rw
+                \\                     /
+           pfn O node 0  c=3 m=2   (2 ptes + page cache)   radix[0] -> O
+        after: pfn N node 1  c=3 m=2,  radix[0] -> N,  both ptes rw (WRITE entries)
+    Shared memory is a tmpfs page with a mapping: the count check wants 2 (iso + radix).
+    """
+    m = machine()
+    p = m.spawn(cap_sys_nice=True)
+    a = p.mmap(None, P, RW, SHANON)
+    p.write(a, b"shared")
+    q = p.fork()
+    assert not q.pte(a).present            # fork does not copy a vma without an anon_vma
+    q.write(a, b"S")
+    old = p.page(a)
+    mapping = p.mm.mmap[0].vm_file.f_mapping
+    assert (old.count, old.mapcount, old.anon) == (3, 2, False)
+    assert mapping.page_tree[0] == old.pfn
+    assert p.pte(a).writable and q.pte(a).writable
+    t0 = len(m.trace)
+
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE_ALL)
+
+    assert list(st) == [1] and st.ret == 0
+    new = p.page(a)
+    assert q.pte(a).pfn == new.pfn != old.pfn
+    assert (new.node, new.count, new.mapcount, new.anon) == (1, 3, 2, False)
+    assert mapping.page_tree[0] == new.pfn and freed(m, old.pfn)
+    assert m.last_call["radix_updates"] == 1
+    sets = event_ptes(m, "set_migration_pte", t0)
+    assert sorted((mm, ad) for mm, ad, _ in sets) == sorted([(p.mm.id, a), (q.mm.id, a)])
+    assert all(e.is_write_migration for _, _, e in sets)
+    assert sorted(events(m, "remove_migration_pte", t0)) == sorted([(p.mm.id, a), (q.mm.id, a)])
+    for r in (p, q):
+        assert r.pte(a).writable and not r.pte(a).young and not r.pte(a).dirty
+    m.check()
+    f0 = m.counters["pgfault"]
+    q.write(a, b"Q")
+    p.write(a + 1, b"P")
+    assert m.counters["pgfault"] == f0            # no write fault in either process
+    assert p.read(a, 6) == q.read(a, 6) == b"QPared"
+    m.check()
+
+
+# -- S4, S5: a fault meets the migration entry -----------------------------------------------
+
+def test_s4_fault_during_migration_waits_and_then_maps_the_new_page():
+    """
+        move_pages: entries in, count check passed, remove walk not yet run
+        p: [ rw anon ]        reader: do_swap_page -> migration_entry_wait, sleeps
+             mig W:O              get_page(O) under the pte lock
+             v
+        pfn O (L) c=1 iso+1 waiter m=0      pfn N (L? no: unlocked after copy) c=1 alloc
+        ... migration finishes: pte rw -> N; the waiter wakes, put_page(O) frees O, retries.
+    """
+    m = machine()
+    p, a = anon_page(m, b"data")
+    old = p.pte(a).pfn
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    sub = sub_until(m, mig, "walk_lock", walk="remove")   # count check done, copy done
+    assert sub.rc == 0 and p.pte(a).is_write_migration
+    newpfn = sub.newpfn
+    rd = m.access_path(p, a, write=False, length=4)
+    assert m.step(rd) == "do_page_fault"
+    assert m.step(rd) == "migration_entry_wait"
+    assert m.step(rd) == "blocked"                       # sleeps on the old page's lock
+    assert m.page(old).count == 2 and m.page(old).locked  # isolation + the waiter
+    m.check([mig, rd])
+    assert events(m, "migration_entry_wait") == [(p.mm.id, a)]
+
+    m.finish(mig)
+    assert mig.result == 0 and [s for _, _, s, _ in mig.pm] == [1]
+    assert p.pte(a).pfn == newpfn and p.pte(a).writable
+    assert not m.page(old).locked and m.page(old).count == 1   # only the waiter's ref left
+    m.check([rd])
+    assert m.step(rd) == "access"                        # woke, put_page: O is freed now
+    assert freed(m, old)
+    m.finish(rd)
+    assert rd.result == b"data" and rd.faults == 1
+    assert m.counters["migration_entry_waits"] == 1 and m.counters["migration_yield"] == 0
+    new = p.page(a)
+    assert (new.pfn, new.node, new.count, new.mapcount) == (newpfn, 1, 1, 1)
+    assert p.pte(a).young and not p.pte(a).dirty
+    m.check()
+
+
+def test_s4_verified_a_waiter_before_the_count_check_makes_the_pass_fail():
+    """
+        entries in, count check NOT yet run:
+        p: [ rw anon ]  mig W:O        reader in migration_entry_wait holds a ref on O
+        pfn O (L) c=1 iso + 1 waiter -> migrate_page_move_mapping: count 2 != 1 -> -EAGAIN
+        rollback: pte rw -> O, unlock; the reader wakes and reads O; pass 2 migrates.
+    verified-facts A10 / G1: the waiter's reference is not always harmless.
+    """
+    m = machine()
+    p, a = anon_page(m, b"early")
+    old = p.pte(a).pfn
+    before = m.counters.copy()
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    sub_until(m, mig, "move_to_new_page")
+    rd = m.access_path(p, a, write=False, length=5)
+    assert m.run_until(rd, "migration_entry_wait") == "migration_entry_wait"
+    assert m.step(rd) == "blocked"
+    m.check([mig, rd])
+    sub = sub_until(m, mig, "unlock")                   # count check failed, rolled back
+    assert sub.rc == -EAGAIN
+    assert p.pte(a).present and p.pte(a).pfn == old and p.pte(a).writable
+    assert m.counters["migrate_count_mismatch"] - before["migrate_count_mismatch"] == 1
+    m.check([mig, rd])
+    sub_until(m, mig, "next_page")                       # old page unlocked, newpage freed
+    assert freed(m, sub.newpfn)
+    m.finish(rd)                                         # wakes; the pte maps O again
+    assert rd.result == b"early" and m.page(old).count == 1 + 1   # pte + isolation
+    m.finish(mig)
+    assert mig.result == 0 and [s for _, _, s, _ in mig.pm] == [1]
+    d = delta(m, before)
+    assert (d["migrate_passes"], d["migrate_retries"], d["pgmigrate_success"]) == (2, 1, 1)
+    assert p.page(a).node == 1 and p.pte(a).writable and freed(m, old)
+    assert p.read(a, 5) == b"early"
+    m.check()
+
+
+def test_s5_fault_during_failed_migration_gets_the_old_page_back_writable():
+    """
+        pin (get_user_pages) on O makes every count check fail
+        p: [ rw anon ]   mig W:O      writer in migration_entry_wait
+        pfn O (L) c= pte-less: iso + pin + waiter
+        rollback: pte rw -> O (old, clean); the writer wakes, writes without faulting again.
+        after 10 passes: status -EAGAIN, ret 1; O back on the LRU, unchanged.
+    """
+    m = machine()
+    p, a = anon_page(m, b"pinned")
+    old = p.pte(a).pfn
+    pin = m.get_user_pages(p, a, write=True)
+    assert pin == old
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    sub_until(m, mig, "move_to_new_page")
+    assert p.pte(a).is_write_migration
+    wr = m.access_path(p, a, write=True, data=b"W")
+    assert m.run_until(wr, "migration_entry_wait") == "migration_entry_wait"
+    assert m.step(wr) == "blocked"
+    m.check([mig, wr])
+    sub = sub_until(m, mig, "unlock")
+    assert sub.rc == -EAGAIN
+    pte = p.pte(a)
+    assert pte.present and pte.pfn == old and pte.writable and not pte.young and not pte.dirty
+    sub_until(m, mig, "move_newpage")                    # page unlocked
+    m.finish(wr)
+    assert wr.faults == 1                                # the retried access needs no fault
+    assert p.pte(a).pfn == old and p.pte(a).dirty and p.pte(a).young
+    m.finish(mig)
+    assert mig.result == 1 and [s for _, _, s, _ in mig.pm] == [-EAGAIN]
+    pg = p.page(a)
+    assert (pg.pfn, pg.node, pg.count, pg.mapcount, pg.lru, pg.locked) == (old, 0, 2, 1, True, False)
+    assert p.read(a, 6) == b"Winned"
+    m.check()
+    m.put_user_pages(pin)
+    m.check()
+
+
+# -- S11: an extra reference -----------------------------------------------------------------
+
+def test_s11_pinned_page_fails_ten_passes_and_is_put_back_unchanged():
+    """
+        p: [ rw anon ]  pte rw D
+        pfn O node 0  c=2 (pte + get_user_pages pin) m=1
+        each pass: entry in, count 2 != 1 -> -EAGAIN, entry back to O (rw), unlock
+        after pass 10: ret 1, status -EAGAIN, O on the LRU, c=2 m=1
+    """
+    m = machine()
+    p, a = anon_page(m, b"gup")
+    old = p.pte(a).pfn
+    pin = m.get_user_pages(p, a)
+    t0 = len(m.trace)
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert list(st) == [-EAGAIN] and st.ret == 1
+    c = m.last_call
+    assert (c["migrate_passes"], c["migrate_retries"], c["migrate_count_mismatch"]) == (10, 10, 10)
+    assert (c["pgmigrate_success"], c["pgmigrate_fail"], c["page_copies"]) == (0, 1, 0)
+    assert c["pgalloc"] == c["pgfree"] == 10              # a new page per pass, freed again
+    assert len(events(m, "set_migration_pte", t0)) == 10
+    assert all(e.pfn == old and e.writable for _, _, e in event_ptes(m, "remove_migration_pte", t0))
+    pg, pte = p.page(a), p.pte(a)
+    assert (pg.pfn, pg.node, pg.count, pg.mapcount, pg.lru, pg.locked) == (old, 0, 2, 1, True, False)
+    assert pte.writable and not pte.young and not pte.dirty and pg.dirty
+    assert p.read(a, 3) == b"gup"
+    m.check()
+    m.put_user_pages(pin)
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert list(st) == [1] and st.ret == 0 and freed(m, old)
+    m.check()
+
+
+# -- S13, S14: mlock and the young bit ----------------------------------------------------------
+
+def test_s13_mlocked_page_is_migrated_by_move_pages_but_not_reclaimed():
+    """
+        p: [ rw anon VM_LOCKED ]  pte rw D Y
+        pfn O node 0  c=1 m=1
+        try_to_unmap(O, migration=0): SWAP_FAIL, pte untouched
+        move_pages: migrates anyway ("allow migration of mlocked pages")  -> pfn N node 1
+    """
+    m = machine()
+    p, a = anon_page(m, b"locked")
+    p.mlock(a, P)
+    old = p.pte(a).pfn
+    page = m.k.pages[old]
+    page.flags |= 1                                    # lock_page: try_to_unmap's caller holds it
+    raw = p.mm.pgtable[a >> 12]
+    assert try_to_unmap(m.k, page, False) == SWAP_FAIL
+    page.flags &= ~1
+    assert p.mm.pgtable[a >> 12] == raw and p.page(a).mapcount == 1
+    m.check()
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert list(st) == [1] and st.ret == 0
+    assert p.page(a).node == 1 and p.pte(a).writable and freed(m, old)
+    assert p.read(a, 6) == b"locked"
+    m.check()
+
+
+def test_s13_verified_migrate_pages_syscall_skips_mlocked_vmas():
+    """
+        p: [ rw anon VM_LOCKED ] pfn A node 0     [ rw anon ] pfn B node 0
+        migrate_pages(p, {0}, {1}): vma_migratable() leaves the mlocked vma out
+        -> A stays on node 0, B moves; the call reports 0 (A was never a candidate)
+    """
+    m = machine()
+    p, a = anon_page(m, b"L")
+    p.mlock(a, P)
+    _, b = anon_page(m, b"U", proc=p)
+    assert m.migrate_pages(p, {0}, {1}) == 0
+    assert p.page(a).node == 0 and p.page(b).node == 1
+    assert m.last_call["pgmigrate_success"] == 1
+    m.check()
+
+
+def test_s13_v1_refuses_mlocked_pages_with_eperm():
+    """
+        rfc-v1: try_to_unmap(migration) still fails on VM_LOCKED -> unmap_and_move -EPERM
+        (permanent: one pass, status -EPERM, ret 1, page untouched)
+    """
+    m = machine("rfc-v1")
+    p, a = anon_page(m, b"v1")
+    p.mlock(a, P)
+    old = p.pte(a).pfn
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert list(st) == [-EPERM] and st.ret == 1
+    assert m.last_call["migrate_passes"] == 1 and m.last_call["pgmigrate_fail"] == 1
+    assert p.pte(a).pfn == old and p.pte(a).present and p.page(a).mapcount == 1
+    m.check()
+
+
+def test_s14_young_bit_is_not_carried():
+    """
+        before: pte rw D Y -> pfn O (PG_referenced clear)
+        after:  pte rw (old) -> pfn N (PG_referenced still clear): the young bit is lost
+    """
+    m = machine()
+    p, a = anon_page(m)
+    assert p.pte(a).young and not p.page(a).referenced
+    m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert not p.pte(a).young and not p.page(a).referenced
+    p.read(a, 1)
+    assert p.pte(a).young                               # the next access sets it again
+    m.check()
+
+
+# -- S15: a page already in the swap cache ------------------------------------------------------
+
+def test_s15_swapcache_page_gets_real_swap_ptes_and_moves_its_slot():
+    """
+        swap configured; p wrote, the page went to swap and was read back:
+        p: [ rw anon ]  pte ro -> pfn O  c=2 (pte + swap cache) m=1  PG_swapcache  swp 0:1 map=1
+        migration: pte := real swap pte 0:1 (swap_map 2, anon_rss 0), no migration entry;
+                   swapper_space[0:1] -> N
+        after:     pte swp 0:1; pfn N c=1 (cache) m=0 PG_swapcache; O freed
+        read:      minor fault finds N in the swap cache: pte -> N, swap_map 1, anon_rss 1
+    """
+    m = machine(swap_pages=64)
+    p, a = anon_page(m, b"swapped")
+    assert m.reclaim(p, a)
+    assert p.pte(a).is_swap and not p.pte(a).is_migration
+    assert p.read(a, 7) == b"swapped"
+    old = p.page(a)
+    entry_off = m.k.pages[old.pfn].private
+    si = m.k.swap_info[0]
+    off = swp_offset(entry_off)
+    assert old.swapcache and (old.count, old.mapcount) == (2, 1) and old.referenced
+    assert si.swap_map[off] == 1 and p.mm.anon_rss == 1
+    t0 = len(m.trace)
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert list(st) == [1] and st.ret == 0
+    assert events(m, "set_migration_pte", t0) == [] and events(m, "remove_migration_pte", t0) == []
+    pte = p.pte(a)
+    assert pte.is_swap and not pte.is_migration and (pte.swp_type, pte.swp_offset) == (0, off)
+    assert si.swap_map[off] == 2 and p.mm.anon_rss == 0
+    newpfn = m.k.swapper_space.page_tree[entry_off]
+    new = m.page(newpfn)
+    assert newpfn != old.pfn and new.node == 1 and new.swapcache and new.private == entry_off
+    assert (new.count, new.mapcount) == (1, 0) and new.referenced   # PG_referenced copied
+    assert freed(m, old.pfn)
+    assert m.last_call["radix_updates"] == 1 and m.last_call["swap_slots_taken"] == 0
+    m.check()
+    before = m.counters.copy()
+    assert p.read(a, 7) == b"swapped"
+    d = delta(m, before)
+    assert d["pgfault"] == 1 and d["pgmajfault"] == 0
+    assert p.pte(a).pfn == newpfn and si.swap_map[off] == 1 and p.mm.anon_rss == 1
+    assert (p.page(a).count, p.page(a).mapcount) == (2, 1)
+    m.check()
+
+
+# -- S16, S17: file pages --------------------------------------------------------------------------
+
+def test_s16_linear_file_page_gets_entries_and_its_radix_slot_moves():
+    """
+        f (tmpfs, 1 page)      p: [ rw shared f ]  pte rw D -> pfn O  c=2 (pte + cache) m=1
+        radix[0] -> O
+        after: pte rw -> pfn N node 1  c=2 m=1 (page_add_file_rmap), radix[0] -> N, O freed
+    """
+    m = machine()
+    f = m.create_file("f", 1)
+    p = m.spawn(cap_sys_nice=True)
+    a = p.mmap(None, P, RW, 0x01, file=f)
+    p.write(a, b"file")
+    old = p.page(a)
+    assert (old.count, old.mapcount, old.anon) == (2, 1, False)
+    t0 = len(m.trace)
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert list(st) == [1] and st.ret == 0
+    new = p.page(a)
+    assert (new.node, new.count, new.mapcount, new.anon, new.dirty) == (1, 2, 1, False, True)
+    assert f.f_mapping.page_tree[0] == new.pfn and freed(m, old.pfn)
+    (mm, ad, e), = event_ptes(m, "set_migration_pte", t0)
+    assert (mm, ad) == (p.mm.id, a) and e.is_write_migration and e.swp_offset == old.pfn
+    assert events(m, "remove_migration_pte", t0) == [(p.mm.id, a)]
+    assert p.pte(a).writable and not p.pte(a).young and not p.pte(a).dirty
+    assert m.last_call["radix_updates"] == 1 and (p.mm.anon_rss, p.mm.file_rss) == (0, 1)
+    assert p.read(a, 4) == b"file"
+    m.check()
+
+
+def test_s16_v1_drops_file_ptes_and_the_page_refaults_from_the_cache():
+    """
+        rfc-v1 (file pages had no entries yet; as a nonlinear vma still does in 2.6.18):
+        p: [ rw shared f ] pte rw -> pfn O     after: pte none, file_rss 0, radix[0] -> N
+        next read: do_no_page maps N from the page cache
+    (Nonlinear vmas themselves are not modelled: refmodel raises BUG on pte_file.)
+    """
+    m = machine("rfc-v1")
+    f = m.create_file("f", 1)
+    p = m.spawn()
+    a = p.mmap(None, P, RW, 0x01, file=f)
+    p.write(a, b"file")
+    old = p.pte(a).pfn
+    t0 = len(m.trace)
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert list(st) == [1] and st.ret == 0
+    assert p.pte(a).none and p.mm.file_rss == 0
+    assert events(m, "set_migration_pte", t0) == []
+    newpfn = f.f_mapping.page_tree[0]
+    assert newpfn != old and m.page(newpfn).node == 1 and (m.page(newpfn).count, m.page(newpfn).mapcount) == (1, 0)
+    m.check()
+    before = m.counters.copy()
+    assert p.read(a, 4) == b"file"
+    assert delta(m, before)["pgfault"] == 1 and p.pte(a).pfn == newpfn
+    m.check()
+
+
+def test_s17_dirty_page_without_migratepage_is_written_out_then_migrated():
+    """
+        diskfs (no ->migratepage): p: [ rw shared f ] pte rw D -> pfn O (dirty)
+        pass 1: entry in; fallback_migrate_page: dirty -> writeout(): entries back to O,
+                O cleaned, -EAGAIN
+        pass 2: entry in; O clean -> migrate_page; pte -> N (clean page)
+    """
+    m = machine()
+    f = m.create_file("d", 1, fs="diskfs")
+    p = m.spawn()
+    a = p.mmap(None, P, RW, 0x01, file=f)
+    p.write(a, b"disk")
+    old = p.pte(a).pfn
+    t0 = len(m.trace)
+    st = m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert list(st) == [1] and st.ret == 0
+    c = m.last_call
+    assert (c["migrate_passes"], c["migrate_retries"], c["migrate_writeout"]) == (2, 1, 1)
+    assert (c["pgmigrate_success"], c["page_copies"]) == (1, 1)
+    sets = events(m, "set_migration_pte", t0)
+    removes = event_ptes(m, "remove_migration_pte", t0)
+    assert sets == [(p.mm.id, a)] * 2 and [(mm, ad) for mm, ad, _ in removes] == [(p.mm.id, a)] * 2
+    assert removes[0][2].pfn == old and removes[1][2].pfn != old
+    new = p.page(a)
+    assert new.node == 1 and not new.dirty and (new.count, new.mapcount) == (2, 1)
+    assert f.f_mapping.page_tree[0] == new.pfn and freed(m, old)
+    assert p.pte(a).writable and p.read(a, 4) == b"disk"
+    m.check()
+
+
+# -- S18: freed under us ------------------------------------------------------------------------------
+
+def test_s18_page_freed_after_isolation_counts_as_migrated():
+    """
+        kernel-internal migration isolated O (c=2: pte + iso); then p exits: c=1 (iso only)
+        unmap_and_move: count == 1 -> rc 0, no lock, no unmap, newpage freed,
+        status = target node; O stays on the list and is freed by the final putback
+    """
+    m = machine()
+    p, a = anon_page(m)
+    old = p.pte(a).pfn
+    path = kernel_migration(m, [old], 1)
+    m.check([path])
+    p.exit()
+    assert m.page(old).count == 1 and m.page(old).mapcount == 0
+    m.check([path])
+    before = m.counters.copy()
+    path_until(m, path, "move_newpage")
+    newpfn = path.newpfn
+    assert path.rc == 0 and not m.page(old).locked and not freed(m, newpfn)
+    m.check([path])
+    path_until(m, path, "finish")
+    assert freed(m, newpfn) and not freed(m, old)          # O waits for the putback
+    m.check([path])
+    m.finish(path)
+    assert path.result == 0 and dict(path.status) == {old: 1}
+    assert freed(m, old)
+    d = delta(m, before)
+    assert d["pgmigrate_success"] == 1 and d["page_copies"] == 0 and d["rmap_walks"] == 0
+    assert d["migration_entries_set"] == 0
+    m.check()
+
+
+# -- S19, S20: the swap-type space and the encoding ---------------------------------------------------
+
+@pytest.mark.parametrize("era, areas", [("2.6.18", 30), ("rfc-v1", 31), ("2.6.17", 32)])
+def test_s19_swap_type_exhaustion(era, areas):
+    """
+        types 0 .. areas-1: swap areas;  2.6.18: 30 = READ, 31 = WRITE;  V1: 31 = MIGRATION
+        swapon number areas+1 -> EPERM
+    """
+    m = machine(era)
+    for t in range(areas):
+        assert m.swapon(2) == t
+    with pytest.raises(OSError) as e:
+        m.swapon(2)
+    assert e.value.errno == errno.EPERM
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_s20_encoding_round_trip(write):
+    """
+        make_migration_entry(P, w) -> swp_entry_to_pte -> pte_to_swp_entry
+        type 31 if w else 30, offset P;  make_migration_entry_read keeps P, type 30
+    Also checked on a real entry: the pte set by try_to_unmap_one in S1 decodes the same.
+    """
+    m = machine()
+    p, a = anon_page(m)
+    page = m.k.pages[p.pte(a).pfn]
+    page.flags |= 1                                     # PG_locked: the helper BUGs otherwise
+    e = make_migration_entry(page, write)
+    back = pte_to_swp_entry(swp_entry_to_pte(e))
+    assert back == e and swp_type(back) == (31 if write else 30) and swp_offset(back) == page.pfn
+    assert is_migration_entry(back) and is_write_migration_entry(back) == write
+    r = make_migration_entry_read(back)
+    assert swp_type(r) == 30 and swp_offset(r) == page.pfn and not is_write_migration_entry(r)
+    page.flags &= ~1
+    with pytest.raises(BUG):
+        make_migration_entry(page, write)               # unlocked: BUG_ON(!PageLocked)
+    t0 = len(m.trace)
+    if not write:
+        p.mprotect(a, P, PROT_READ)
+    m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    (_, _, pte), = event_ptes(m, "set_migration_pte", t0)
+    assert pte.swp_type == (31 if write else 30) and pte.swp_offset == page.pfn
+    m.check()
