@@ -179,6 +179,11 @@ def render(report: dict) -> str:
                            f"({_verdict(r['guest_ok'])} for 6.1), model {_model_fmt(r)} "
                            f"({_verdict(r['model_ok'])} for 2.6.18)")
         out.append("")
+    approx = sorted({r["model_note"] for r in rows if r["model_ok"] is not None and r["model_note"]})
+    if approx:
+        out.append("MODEL APPROXIMATIONS (compared, but not the guest's system call):")
+        out += [f"  - {n}" for n in approx]
+        out.append("")
     notes = sorted({r["model_note"] for r in rows if r["model_ok"] is None and r["model_note"]})
     if notes:
         out.append("MODEL NOT RUN for some checks:")

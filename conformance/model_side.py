@@ -28,6 +28,12 @@ ABI = {"PAGE_SIZE": 4096, "PROT_READ": 0x1, "PROT_WRITE": 0x2, "MAP_SHARED": 0x0
        "MPOL_MF_MOVE_ALL": 1 << 2}
 
 
+# The race step: after each finished read the reader pauses for these many migration
+# steps in turn; the model's invariants (Machine.check) are checked every this many rounds.
+RACE_PAUSES = (0, 1, 2)
+RACE_CHECK_EVERY = 50
+
+
 class Unsupported(Exception):
     """The model lacks a piece of the façade that this step needs."""
 
@@ -205,24 +211,108 @@ class Runner:
         out.update(base=hex(addr), npages=n, events=sum(map(sum, counts.values())), **counts)
 
     def op_pin(self, st, p, out):
-        """An extra reference on the pages, as vmsplice() into a pipe takes in the guest."""
+        """An extra reference on each page, as vmsplice() into a pipe takes in the guest:
+        Machine.get_user_pages(proc, addr) pins one page and returns its pfn."""
         pin = getattr(self.m, "get_user_pages", None)
         if pin is None:
             raise Unsupported("model does not support extra page references "
                               "(vmsplice / get_user_pages) yet")
-        self.pinned = pin(p, self._addrs(st))
-        out["ret"] = len(self._addrs(st)) * PAGE_SIZE
+        addrs = self._addrs(st)
+        self.pinned = getattr(self, "pinned", []) + [pin(p, a) for a in addrs]
+        out["ret"] = len(addrs) * PAGE_SIZE          # vmsplice's return: bytes spliced
 
     def op_unpin(self, st, p, out):
-        need(self.m, "put_user_pages", "dropping extra page references")(self.pinned)
+        """Close the pipe: drop every pin taken by op_pin."""
+        unpin = need(self.m, "put_user_pages", "dropping extra page references")
+        for pfn in getattr(self, "pinned", []):
+            unpin(pfn)
+        self.pinned = []
 
     def op_race(self, st, p, out):
-        race = getattr(self.m, "race_reader", None)
-        if race is None:
-            raise Unsupported("model does not support a reader racing migrations "
-                              "(concurrency / migration_entry_wait) yet")
-        out.update(race(p, self.regions[st["region"]][0], iterations=st["iterations"]))
+        """A reader racing repeated migrations of its page, on a deterministic schedule.
 
+        The guest runs a reader thread on CPU 1 while CPU 0 calls move_pages(2) on the
+        page `iterations` times, to node 1, 0, 1, ...  The model has no CPUs of its own:
+        its kernel paths are stepped by hand (Machine.move_pages_path / access_path /
+        step).  The schedule (RACE_PAUSES): after each migration step the reader takes one
+        step, except that after each finished read it pauses for 0, 1, 2, 0, 1, 2, ...
+        migration steps (the user code between two loads).  Strict alternation (no pause)
+        is a schedule too, but a bad one: the reader then always meets the migration
+        entry before the count check, and its reference fails every pass with -EAGAIN,
+        so the page never moves.  The pauses make it arrive at every point of the window.
+
+        A read that meets a migration entry sleeps in migration_entry_wait until the page
+        is unlocked and then retries the access.  Every finished read is checked against
+        the pattern the page was filled with (bad_reads), and every RACE_CHECK_EVERY-th
+        round checks the model's invariants (Machine.check) with both paths in flight."""
+        m = self.m
+        move_pages_path = need(m, "move_pages_path", "stepping move_pages (Machine.move_pages_path)")
+        access_path = need(m, "access_path", "stepping a user access (Machine.access_path)")
+        step = need(m, "step", "stepping kernel paths (Machine.step)")
+        check = getattr(m, "check", None)
+        addr = self.regions[st["region"]][0]
+        # The region was filled with one tag: recover it from the first byte, as migscen.c does.
+        first = need(p, "read")(addr, 1)[0]
+        tag = next(t for t in range(256) if pattern(t, 0)[0] == first)
+        want = pattern(tag, 0)
+        c0 = {c: m.counters[c] for c in ("migration_entry_waits", "migrate_retries")}
+        trace0 = len(self._trace())
+        moved = bad = loops = waited_new = rounds = pause = asleep = 0
+        other: list[int] = []
+
+        def read_done(rd) -> None:
+            nonlocal loops, bad, waited_new
+            if rd.error is not None:
+                raise RuntimeError(f"the racing reader failed: {rd.error}")
+            loops += 1
+            bad += rd.result != want
+            view = p.page(addr)
+            waited_on = getattr(rd, "pfn", 0)      # the page migration_entry_wait slept on
+            if waited_on and view is not None and view.pfn != waited_on:
+                waited_new += 1                       # it slept, then read the new page
+
+        reader = access_path(p, addr, write=False, length=PAGE_SIZE)
+        for i in range(st["iterations"]):
+            node = 1 if i % 2 == 0 else 0
+            mig = move_pages_path(p, [addr], [node], self._flags("MOVE"))
+            while not mig.finished:
+                rounds += 1
+                r_mig, r_rd = step(mig), None
+                if pause:
+                    pause -= 1
+                else:
+                    r_rd = step(reader)
+                    if reader.finished:
+                        read_done(reader)
+                        pause = RACE_PAUSES[loops % len(RACE_PAUSES)]
+                        reader = access_path(p, addr, write=False, length=PAGE_SIZE)
+                asleep = asleep + 1 if r_mig == "blocked" and r_rd in ("blocked", None) else 0
+                if asleep > 100:
+                    raise RuntimeError("race schedule: both paths asleep (deadlock)")
+                if check is not None and rounds % RACE_CHECK_EVERY == 0:
+                    check([mig, reader])
+            status = mig.pm[0][2] if mig.result is not None and mig.result >= 0 else mig.result
+            if status == node:
+                moved += 1
+            elif status not in other and len(other) < 8:
+                other.append(status)
+        while not reader.finished:             # the last read, with nothing else running
+            if step(reader) == "blocked":
+                raise RuntimeError("race: the last read sleeps with no migration running")
+        read_done(reader)
+        if check is not None:
+            check()
+        events = self._trace()[trace0:]
+        self.trace_seen = trace0 + len(events)    # migscen.c clears the trace buffer too
+        out.update(iterations=st["iterations"], moved=moved, other_status=other,
+                   bad_reads=bad, reader_loops=loops,
+                   waits=m.counters["migration_entry_waits"] - c0["migration_entry_waits"],
+                   wait_events=sum(1 for e in events if e[0] == "migration_entry_wait"),
+                   waits_then_new_page=waited_new,
+                   eagain_retries=m.counters["migrate_retries"] - c0["migrate_retries"],
+                   schedule=f"one reader step per migration step; after each read the "
+                            f"reader pauses {'/'.join(map(str, RACE_PAUSES))} steps in turn",
+                   rounds=rounds)
 
 def run_scenario(rm, sc: dict) -> dict:
     """Run one scenario; stop at the first unsupported step or model error."""
