@@ -7,7 +7,7 @@ serial console, run the model (model_side.py), compare (compare.py), and write
 conformance/results/latest.json.
 
 Exit codes: 0 everything matched; 1 a mismatch, a guest failure, or (under CI=true)
-a missing prerequisite; 2 a prerequisite is missing on a learner's machine (the
+a missing prerequisite or a field the model did not run; 2 a prerequisite is missing on a learner's machine (the
 message says what and how to get it)."""
 
 from __future__ import annotations
@@ -444,8 +444,16 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=1) + "\n")
         progress(f"wrote {out}")
+    ok = report["summary"]["ok"]
+    holes = report["summary"]["model_not_run"]
+    if ci and not args.guest_only and holes:
+        # Every scenario runs on the model now: under CI a field it did not run is a hole
+        # that would let a broken model pass, so it fails like a mismatch.
+        print(f"FAILED under CI: the model did not run {holes} of "
+              f"{report['summary']['fields']} fields (see MODEL NOT RUN above)", file=sys.stderr)
+        ok = False
     progress("done")
-    return 0 if report["summary"]["ok"] else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -325,6 +325,34 @@ def test_a_missing_prerequisite_fails_under_ci_and_skips_loudly_elsewhere(
     assert err.startswith(word) and "qemu-system-x86_64 is not installed" in err
 
 
+@pytest.mark.parametrize("ci, code", [("true", 1), ("", 0)])
+def test_fields_the_model_did_not_run_fail_under_ci(monkeypatch, capsys, ci, code):
+    real = model_side.run_all
+
+    def with_a_hole(scs, only=None):
+        model = real(scs, only)
+        model["scenarios"]["race_reader"] = {"scenario": "race_reader", "steps": [],
+                                             "unsupported": "model does not support X yet"}
+        return model
+    monkeypatch.setattr(model_side, "run_all", with_a_hole)
+    monkeypatch.setenv("CI", ci)
+    assert lab.main(["--reuse-guest", "--no-save"]) == code
+    out, err = capsys.readouterr()
+    assert "model does not support X yet" in out
+    assert ("did not run" in err) == (ci == "true")
+
+
+def test_the_model_runs_every_field_of_the_committed_guest_run(scs):
+    res = json.loads((HERE / "results" / "latest.json").read_text())
+    model = model_side.run_all(scs)
+    report = compare.compare(scs, {"scenarios": res["guest"], "finished": True}, model)
+    s = report["summary"]
+    assert s["model_not_run"] == 0 and s["model_mismatched"] == 0, compare.render(report)
+    race = model["scenarios"]["race_reader"]["steps"][2]
+    assert race["bad_reads"] == 0 and race["waits"] >= 1 and race["moved"] >= 1
+    assert race["waits"] == race["wait_events"]
+
+
 def test_from_log_compares_without_booting(capsys):
     assert lab.main(["--from-log", str(SERIAL), "--guest-only"]) == 0
     import re
