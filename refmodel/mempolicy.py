@@ -106,7 +106,7 @@ class do_migrate_pages(KernelPath):
             self.pc = "migrate"
 
     def migrate(self, k):
-        if run_sub(k, self) is BLOCKED:
+        if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
             return BLOCKED
         if self.sub.pc == DONE:
             err = self.sub.result

@@ -176,47 +176,52 @@ class migrate_pages(KernelPath):
     (nr_failed + retry) or -ENOMEM; status maps pfn -> node or -errno as *result does.
     """
 
-    __slots__ = ("pages", "new_node", "pass_", "retry", "nr_failed", "i", "rc", "newpfn",
-                 "cur", "status", "walk", "walk_i", "walk_old", "walk_new", "walk_then", "moved")
+    __slots__ = ("pages", "keep", "new_node", "pass_", "retry", "nr_failed", "i", "rc",
+                 "newpfn", "cur", "status", "walk", "walk_i", "walk_old", "walk_new",
+                 "walk_then", "moved")
     first = "start"
 
     def __init__(self, tid, pages, new_node):
         super().__init__(tid)
-        self.pages, self.new_node = tuple(pages), new_node
+        # The kernel's list: this pass walks `pages`; pages to retry go to `keep`, which
+        # becomes the list of the next pass (list_del of the others, without O(n) deletes).
+        self.pages, self.keep = list(pages), []
+        self.new_node = new_node if isinstance(new_node, int) else dict(new_node)
         self.pass_ = self.retry = self.nr_failed = self.i = self.rc = self.newpfn = self.cur = 0
-        self.status = ()
+        self.status = {}
         self.walk = self.walk_then = None
         self.walk_i = self.walk_old = self.walk_new = 0
         self.moved = 0
 
     def held_refs(self) -> dict:
         """Isolation references on the listed pages, and the new page's allocation ref."""
-        refs = {pfn: 1 for pfn in self.pages}
+        refs = {pfn: 1 for pfn in self.remaining()}
         if self.pc not in ("start", "next_pass", "next_page", "get_new_page", "finish", DONE) \
                 and self.newpfn:
             refs[self.newpfn] = refs.get(self.newpfn, 0) + 1
         return refs
 
+    def remaining(self) -> list:
+        """Pages still on the kernel's list (kept for a retry, or not yet visited)."""
+        return self.keep + self.pages[self.i:]
+
     # -- passes and pages ---------------------------------------------------------------
+    # Steps are fused where the kernel takes no lock in between: a step ends only where
+    # unmap_and_move takes (and may sleep on) the page lock, the anon_vma lock or i_mmap_lock,
+    # or finishes one pte-lock section of an rmap walk.
     def start(self, k):
         self.retry = 1
-        self.pc = "next_pass"
+        self.next_pass(k)
 
     def next_pass(self, k):
+        """for (pass = 0; pass < 10 && retry; pass++): a new pass over the remaining list."""
         if self.pass_ < 10 and self.retry:
             k.stat("migrate_passes")
             self.retry, self.i = 0, 0
-            self.pc = "next_page"
+            self.pc = "get_new_page"
         else:
             self.rc = 0
             self.pc = "finish"
-
-    def next_page(self, k):
-        if self.i >= len(self.pages):
-            self.pass_ += 1
-            self.pc = "next_pass"
-        else:
-            self.pc = "get_new_page"
 
     @property
     def force(self) -> bool:
@@ -225,14 +230,16 @@ class migrate_pages(KernelPath):
     def target_node(self, pfn: int) -> int | None:
         if isinstance(self.new_node, int):
             return self.new_node
-        for p, node in self.new_node:
-            if p == pfn:
-                return node
-        return None
+        return self.new_node.get(pfn)
 
     # -- unmap_and_move ------------------------------------------------------------------
     def get_new_page(self, k):
-        """Allocate the target page; a page with only our reference left was freed under us."""
+        """Next page of the pass: allocate its target; a page with only our reference left
+        was freed under us (rc 0, nothing to do)."""
+        if self.i >= len(self.pages):
+            self.pass_ += 1
+            self.pages, self.keep, self.i = self.keep, [], 0
+            return self.next_pass(k)
         page = k.pages[self.pages[self.i]]
         self.cur = page.pfn
         node = self.target_node(page.pfn)
@@ -242,24 +249,25 @@ class migrate_pages(KernelPath):
             newpage = None
         if newpage is None:
             self.rc = -ENOMEM
+            self.keep.append(page.pfn)
+            self.i += 1
             self.pc = "finish"
             return None
         self.newpfn = newpage.pfn
         if page_count(page) == 1:
-            self.rc = 0                              # freed from under us: done
-            self.pc = "move_newpage"
-        else:
-            self.rc = -EAGAIN
-            self.pc = "lock_page"
+            self.rc = 0                              # freed from under us: done, but the
+            self.keep.append(page.pfn)               # page stays listed until putback
+            return self.move_newpage(k)
+        self.rc = -EAGAIN
+        self.pc = "lock_page"
         return None
 
     def lock_page(self, k):
         """TestSetPageLocked; from pass 3 on (force) sleep in lock_page() instead of giving up."""
-        page = k.pages[self.pages[self.i]]
+        page = k.pages[self.cur]
         if TestSetPageLocked(page):
             if not self.force:
-                self.pc = "move_newpage"
-                return None
+                return self.move_newpage(k)
             return BLOCKED
         # V1 patch 6/6 checked the count before unmapping (mapcount + 1, +1 with a mapping)
         # and not after; 2.6.18 checks only after, in migrate_page_move_mapping.
@@ -267,27 +275,25 @@ class migrate_pages(KernelPath):
             extra = 1 if page_mapping(k, page) is not None else 0
             if not page.mapping or page_count(page) != page_mapcount(page) + 1 + extra:
                 k.stat("migrate_count_mismatch")
-                self.pc = "unlock"
-                return None
+                return self.unlock(k)
         # "allow migration of mlocked pages": before 2.6.18 a VM_LOCKED mapping made
         # try_to_unmap fail for migration too; the 2.6.17 code turned that into -EPERM.
         self.begin_walk(k, "unmap", page, page, "after_unmap")
         return None
 
     def after_unmap(self, k):
-        page = k.pages[self.pages[self.i]]
+        """try_to_unmap is done: move the page if nothing maps it any more, else roll back."""
+        page = k.pages[self.cur]
         if not page_mapped(page):
-            self.pc = "move_to_new_page"
-        elif self.walk == "unmap_failed":
+            return self.move_to_new_page(k)
+        if self.walk == "unmap_failed":
             self.rc = -EPERM                         # a VM_LOCKED vma refused (pre-2.6.18)
-            self.begin_walk(k, "remove", page, page, "unlock")
-        else:
-            self.begin_walk(k, "remove", page, page, "unlock")   # rollback to the old page
+        self.begin_walk(k, "remove", page, page, "unlock")   # rollback to the old page
         return None
 
     def move_to_new_page(self, k):
         """Lock newpage, give it page's mapping and index, and let the mapping move it."""
-        page, newpage = k.pages[self.pages[self.i]], k.pages[self.newpfn]
+        page, newpage = k.pages[self.cur], k.pages[self.newpfn]
         if TestSetPageLocked(newpage):
             raise BUG("move_to_new_page: new page already locked")
         newpage.index, newpage.mapping = page.index, page.mapping
@@ -300,10 +306,9 @@ class migrate_pages(KernelPath):
         if rc == 0:
             k.migrating[page.pfn] = newpage.pfn
             self.begin_walk(k, "remove", page, newpage, "move_to_new_page_done")
-        else:
-            newpage.mapping = 0
-            self.pc = "move_to_new_page_done"
-        return None
+            return None
+        newpage.mapping = 0
+        return self.move_to_new_page_done(k)
 
     def fallback_migrate_page(self, k, mapping, newpage, page) -> int:
         """No ->migratepage: write a dirty page out first (entries removed before the
@@ -317,37 +322,30 @@ class migrate_pages(KernelPath):
 
     def move_to_new_page_done(self, k):
         """Unlock newpage; on failure put the entries back to the old page."""
-        page = k.pages[self.pages[self.i]]
         unlock_page(k.pages[self.newpfn])
         if self.rc:
-            self.begin_walk(k, "remove", page, page, "unlock")
-        else:
-            self.pc = "unlock"
-        return None
+            self.begin_walk(k, "remove", k.pages[self.cur], k.pages[self.cur], "unlock")
+            return None
+        return self.unlock(k)
 
     def unlock(self, k):
         """Unlock the old page; unless we will retry it, take it off the list and put it back."""
-        page = k.pages[self.pages[self.i]]
+        page = k.pages[self.cur]
         unlock_page(page)
         k.migrating.pop(page.pfn, None)
         if self.rc != -EAGAIN:
-            self.pages = self.pages[:self.i] + self.pages[self.i + 1:]
-            self.i -= 1
-            move_to_lru(k, page)                     # on success: the last reference
-        self.pc = "move_newpage"
-        return None
+            move_to_lru(k, page)                     # list_del; on success the last ref
+        return self.move_newpage(k)
 
     def move_newpage(self, k):
-        """Put the new page on the LRU (freeing it if unused) and record the result."""
+        """Put the new page on the LRU (freeing it if unused), record the result, go on."""
         newpage = k.pages[self.newpfn]
         node = newpage.node
         move_to_lru(k, newpage)
         self.set_status(k, node)
-        if self.rc == -ENOMEM:
-            self.pc = "finish"
-            return None
         if self.rc == -EAGAIN:
             self.retry += 1
+            self.keep.append(self.cur)               # stays on the list for the next pass
             k.stat("migrate_retries")
         elif self.rc == 0:
             self.moved += 1
@@ -356,78 +354,73 @@ class migrate_pages(KernelPath):
             self.nr_failed += 1
             k.stat("pgmigrate_fail")
         self.i += 1
-        self.pc = "next_page"
+        self.pc = "get_new_page"
         return None
 
     def set_status(self, k, node):
         """*result = rc or the new page's node (only for callers that asked)."""
         if isinstance(self.new_node, int):
             return
-        status = dict(self.status)
-        status[self.cur] = self.rc if self.rc else node
-        self.status = tuple(sorted(status.items()))
+        self.status[self.cur] = self.rc if self.rc else node
 
     def finish(self, k):
         """putback_lru_pages() on whatever is left; return nr_failed + retry (or -ENOMEM)."""
-        for pfn in self.pages:
+        for pfn in self.remaining():
             move_to_lru(k, k.pages[pfn])
         if self.rc == 0 and self.retry:
             k.stat("pgmigrate_fail", self.retry)
-        self.pages = ()
+        self.pages, self.keep, self.i = [], [], 0
         self.done(self.rc if self.rc else self.nr_failed + self.retry)
         return None
 
-    # -- rmap walks, one vma per step under the anon_vma lock or i_mmap_lock ------------
+    # -- rmap walks: the lock, then one vma (one pte-lock section) per step --------------
     def begin_walk(self, k, kind: str, old: Page, new: Page, then: str) -> None:
         self.walk, self.walk_i, self.walk_then = kind, 0, then
         self.walk_old, self.walk_new = old.pfn, new.pfn
         self.pc = "walk_lock"
 
     def _anchor(self, k):
-        page = k.pages[self.walk_new if self.walk == "remove" else self.walk_old]
-        if self.walk != "remove" and not page_mapped(page):
+        """(object, lock attribute, vmas) of this walk, or None if there is nothing to walk."""
+        if self.walk == "remove":
+            page = k.pages[self.walk_new]
+            if not PageAnon(page) and (k.cfg.restore_anon_only or k.cfg.file_pages != "entries"):
+                return None                         # V1/V2: file ptes were dropped instead
+            return rmap_anchor(k, page)
+        page = k.pages[self.walk_old]
+        if not page_mapped(page):
             return None                             # page_lock_anon_vma: nothing maps it
-        if self.walk == "remove" and not PageAnon(page) and k.cfg.restore_anon_only:
-            return None                             # V1/V2: file ptes were dropped
-        if self.walk == "remove" and not PageAnon(page) and k.cfg.file_pages != "entries":
-            return None
         return rmap_anchor(k, page)
 
     def walk_lock(self, k):
+        """Take the anon_vma lock (or i_mmap_lock) and do the walk's first vma."""
         k.stat("rmap_walks")
         anchor = self._anchor(k)
-        if anchor is None:
-            self.pc = self.walk_then
-            return None
+        if anchor is None or not anchor[2]:
+            return getattr(self, self.walk_then)(k)
         obj, attr, _ = anchor
         if not spin_trylock(obj, attr, self.tid):
             return BLOCKED
-        self.pc = "walk_vma"
-        return None
+        return self.walk_vma(k, anchor)
 
-    def walk_vma(self, k):
-        """One vma of the walk, under its pte lock."""
-        obj, attr, vmas = self._anchor_locked(k)
-        if self.walk_i >= len(vmas):
-            spin_unlock(obj, attr, self.tid)
-            self.pc = self.walk_then
-            return None
+    def walk_vma(self, k, anchor=None):
+        """One vma of the walk, under its pte lock; the last one drops the walk's lock."""
+        obj, attr, vmas = anchor or rmap_anchor(
+            k, k.pages[self.walk_new if self.walk == "remove" else self.walk_old])
         vma = vmas[self.walk_i]
         self.walk_i += 1
         old = k.pages[self.walk_old]
-        if self.walk == "unmap":
+        if self.walk == "remove":
+            remove_migration_pte(k, vma, old, k.pages[self.walk_new])
+            last = self.walk_i >= len(vmas)
+        else:
             if try_to_unmap_one(k, old, vma, True) == SWAP_FAIL:
                 self.walk = "unmap_failed"
-            if self.walk == "unmap_failed" or not page_mapped(old):
-                spin_unlock(obj, attr, self.tid)
-                self.pc = self.walk_then
-        else:
-            remove_migration_pte(k, vma, old, k.pages[self.walk_new])
-        return None
-
-    def _anchor_locked(self, k):
-        page = k.pages[self.walk_new if self.walk == "remove" else self.walk_old]
-        return rmap_anchor(k, page)
+            last = self.walk == "unmap_failed" or not page_mapped(old) or self.walk_i >= len(vmas)
+        if not last:
+            self.pc = "walk_vma"
+            return None
+        spin_unlock(obj, attr, self.tid)
+        return getattr(self, self.walk_then)(k)
 
 
 def run_sub(k, path, sub_attr: str = "sub"):
@@ -507,10 +500,10 @@ class do_move_pages(KernelPath):
         return None
 
     def migrate(self, k):
-        if run_sub(k, self) is BLOCKED:
+        if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
             return BLOCKED
         if self.sub.pc == DONE:
-            status = dict(self.sub.status)
+            status = self.sub.status
             seen = set()
             pm = []
             for addr, node, err, pfn in self.pm:

@@ -12,6 +12,7 @@ from .page import (PAGE_MAPPING_ANON, Page, PageAnon, PageSwapCache, page_mapcou
 from .pgtable import (PAGE_SHIFT, pte_dirty, pte_pfn, pte_present, pte_write, pte_young,
                       pte_mkold)
 from .swap import page_cache_release, set_page_dirty
+from .swapfile import swap_duplicate
 from .swapops import BUG, make_migration_entry, swp_entry_to_pte
 
 SWAP_SUCCESS, SWAP_AGAIN, SWAP_FAIL = 0, 1, 2
@@ -190,7 +191,6 @@ def page_referenced(k, page: Page) -> int:
 def try_to_unmap_one(k, page: Page, vma, migration: bool) -> int:
     """Replace the pte mapping page in vma: by a swap pte (swap-cache anon), a migration
     entry (migration), or nothing (file pages under reclaim)."""
-    from .swapfile import swap_duplicate          # swapfile imports rmap: avoid a cycle
     mm = vma.vm_mm
     address = vma_address(page, vma)
     if address is None:

@@ -60,18 +60,34 @@ class KernelPath:
         return tuple(out)
 
     def snapshot(self) -> tuple:
-        return (type(self).__name__,) + self.locals()
+        """The path's state as a hashable tuple (lists, dicts and sub-paths frozen)."""
+        return (type(self).__name__, self.pc) + tuple(_freeze(v) for v in self.locals())
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} tid={self.tid} at {self.pc}>"
 
 
-def run(k, path: KernelPath, limit: int = 100_000) -> KernelPath:
+def _freeze(v):
+    """Lists and dicts become tuples; sub-paths become their snapshots."""
+    if isinstance(v, list):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted(v.items()))
+    if isinstance(v, KernelPath):
+        return v.snapshot()
+    return v
+
+
+def run(k, path: KernelPath, limit: int = 100_000_000) -> KernelPath:
     """Drive a path to completion on an otherwise idle machine (the façade's scheduler)."""
     for _ in range(limit):
         pc = path.pc
         if pc == DONE:
             return path
+        sub = getattr(path, "sub", None)
+        if sub is not None and pc == "migrate" and sub.pc != DONE:
+            run(k, sub, limit)          # nothing else runs here: drive the inner path directly
+            continue
         if getattr(path, pc)(k) is BLOCKED:
             raise Deadlock(f"{path!r} would sleep forever: nothing else is running")
     raise RuntimeError(f"{path!r} did not finish in {limit} steps (livelock?)")
