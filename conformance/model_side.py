@@ -202,13 +202,20 @@ class Runner:
         events = self._trace()
         new, self.trace_seen = events[self.trace_seen:], len(events)
         counts = {"set": [0] * n, "remove": [0] * n}
+        lines = []
         for e in new:
             name = e.get("name") if isinstance(e, dict) else getattr(e, "name", None)
             a = e.get("addr") if isinstance(e, dict) else getattr(e, "addr", None)
             kind = {"set_migration_pte": "set", "remove_migration_pte": "remove"}.get(name)
             if kind and a is not None and 0 <= (a - addr) // PAGE_SIZE < n:
                 counts[kind][(a - addr) // PAGE_SIZE] += 1
-        out.update(base=hex(addr), npages=n, events=sum(map(sum, counts.values())), **counts)
+                # Like the guest's trace lines: the event, the mm, the address, the pte value.
+                detail = e[3] if isinstance(e, tuple) and len(e) > 3 else None
+                mm = e[1] if isinstance(e, tuple) and len(e) > 1 else None
+                lines.append(f"{name}: mm={mm} addr={a:x}"
+                             + (f", pte={detail:016x}" if isinstance(detail, int) else ""))
+        out.update(base=hex(addr), npages=n, events=sum(map(sum, counts.values())),
+                   trace_lines=lines, **counts)
 
     def op_pin(self, st, p, out):
         """An extra reference on each page, as vmsplice() into a pipe takes in the guest:
