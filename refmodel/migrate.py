@@ -420,6 +420,11 @@ class migrate_pages(KernelPath):
             self.pc = "walk_vma"
             return None
         spin_unlock(obj, attr, self.tid)
+        if self.walk != "remove":
+            # The pte and anon_vma locks are dropped here and move_to_new_page's count
+            # check comes later: a fault can pin the page in between (then -EAGAIN).
+            self.pc = self.walk_then
+            return None
         return getattr(self, self.walk_then)(k)
 
 
