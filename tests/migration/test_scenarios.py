@@ -269,18 +269,21 @@ def test_s4_verified_a_waiter_before_the_count_check_makes_the_pass_fail():
     old = p.pte(a).pfn
     before = m.counters.copy()
     mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
-    sub_until(m, mig, "move_to_new_page")
+    sub_until(m, mig, "after_unmap")
     rd = m.access_path(p, a, write=False, length=5)
     assert m.run_until(rd, "migration_entry_wait") == "migration_entry_wait"
     assert m.step(rd) == "blocked"
     m.check([mig, rd])
-    sub = sub_until(m, mig, "unlock")                   # count check failed, rolled back
-    assert sub.rc == -EAGAIN
-    assert p.pte(a).present and p.pte(a).pfn == old and p.pte(a).writable
+    m.step(mig)                                          # the count check fails
+    sub = mig.sub
+    assert sub.rc == -EAGAIN and (sub.pc, sub.walk, sub.walk_new) == ("walk_lock", "remove", old)
+    assert p.pte(a).is_write_migration                   # rollback walk not yet run
     assert m.counters["migrate_count_mismatch"] - before["migrate_count_mismatch"] == 1
     m.check([mig, rd])
-    sub_until(m, mig, "next_page")                       # old page unlocked, newpage freed
-    assert freed(m, sub.newpfn)
+    sub_until(m, mig, "get_new_page")                    # rolled back, unlocked, N freed
+    assert p.pte(a).present and p.pte(a).pfn == old and p.pte(a).writable
+    assert not m.page(old).locked and freed(m, sub.newpfn)
+    m.check([mig, rd])
     m.finish(rd)                                         # wakes; the pte maps O again
     assert rd.result == b"early" and m.page(old).count == 1 + 1   # pte + isolation
     m.finish(mig)
@@ -306,17 +309,19 @@ def test_s5_fault_during_failed_migration_gets_the_old_page_back_writable():
     pin = m.get_user_pages(p, a, write=True)
     assert pin == old
     mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
-    sub_until(m, mig, "move_to_new_page")
+    sub_until(m, mig, "after_unmap")
     assert p.pte(a).is_write_migration
     wr = m.access_path(p, a, write=True, data=b"W")
     assert m.run_until(wr, "migration_entry_wait") == "migration_entry_wait"
     assert m.step(wr) == "blocked"
     m.check([mig, wr])
-    sub = sub_until(m, mig, "unlock")
-    assert sub.rc == -EAGAIN
+    m.step(mig)                                          # count check fails (pin + waiter)
+    assert mig.sub.rc == -EAGAIN and p.pte(a).is_write_migration
+    sub_until(m, mig, "get_new_page")                    # rolled back and unlocked
     pte = p.pte(a)
     assert pte.present and pte.pfn == old and pte.writable and not pte.young and not pte.dirty
-    sub_until(m, mig, "move_newpage")                    # page unlocked
+    assert not m.page(old).locked
+    m.check([mig, wr])
     m.finish(wr)
     assert wr.faults == 1                                # the retried access needs no fault
     assert p.pte(a).pfn == old and p.pte(a).dirty and p.pte(a).young
@@ -586,12 +591,14 @@ def test_s18_page_freed_after_isolation_counts_as_migrated():
     assert m.page(old).count == 1 and m.page(old).mapcount == 0
     m.check([path])
     before = m.counters.copy()
-    path_until(m, path, "move_newpage")
+    path_until(m, path, "get_new_page")
+    assert m.step(path) == "get_new_page"                  # count 1: nothing to do
     newpfn = path.newpfn
-    assert path.rc == 0 and not m.page(old).locked and not freed(m, newpfn)
+    assert path.rc == 0 and not m.page(old).locked and path.status == {old: 1}
+    assert freed(m, newpfn) and not freed(m, old)          # O waits for the putback
     m.check([path])
     path_until(m, path, "finish")
-    assert freed(m, newpfn) and not freed(m, old)          # O waits for the putback
+    assert not freed(m, old)
     m.check([path])
     m.finish(path)
     assert path.result == 0 and dict(path.status) == {old: 1}
@@ -644,4 +651,515 @@ def test_s20_encoding_round_trip(write):
     m.move_pages(p, [a], [1], MPOL_MF_MOVE)
     (_, _, pte), = event_ptes(m, "set_migration_pte", t0)
     assert pte.swp_type == (31 if write else 30) and pte.swp_offset == page.pfn
+    m.check()
+
+
+# -- S6, S7, S10, S24: fork while entries are installed --------------------------------------
+
+def test_s6_fork_downgrades_a_write_entry_in_parent_and_child():
+    """
+        kernel-internal migration of O (no mmap_sem), entries in:
+        p: [ rw anon ]  mig W:O            -- fork -->   p: mig R:O   c: mig R:O
+        remove walk (p then c, tail order): both ptes ro -> N,  N c=2 m=2
+    (With move_pages the fork would wait: it needs p's mmap_sem for write -- checked first.)
+    """
+    m = machine()
+    p, a = anon_page(m, b"fork")
+    old = p.pte(a).pfn
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    m.step(mig)                                           # down_read(p's mmap_sem)
+    fk, c = m.fork_path(p)
+    assert m.step(fk) == "blocked"                        # dup_mmap's down_write waits
+    m.finish(mig)
+    m.finish(fk)
+    assert p.page(a).node == 1 and c.pte(a).pfn == p.pte(a).pfn
+    m.check()
+
+    m = machine()
+    p, a = anon_page(m, b"fork")
+    old = p.pte(a).pfn
+    path = kernel_migration(m, [old], 1)
+    path_until(m, path, "after_unmap")
+    assert p.pte(a).is_write_migration and p.pte(a).swp_offset == old
+    m.check([path])
+    fk, c = m.fork_path(p)
+    m.finish(fk)
+    for q in (p, c):
+        assert q.pte(a).is_migration and not q.pte(a).is_write_migration
+        assert q.pte(a).swp_offset == old
+    assert m.counters["fork_copied_migration_entry"] == 1
+    m.check([path])
+    t0 = len(m.trace)
+    m.finish(path)
+    assert path.result == 0 and dict(path.status) == {old: 1}
+    new = p.page(a)
+    assert c.pte(a).pfn == new.pfn and (new.node, new.count, new.mapcount) == (1, 2, 2)
+    for q in (p, c):
+        assert not q.pte(a).writable and not q.pte(a).young and not q.pte(a).dirty
+    assert events(m, "remove_migration_pte", t0) == [(p.mm.id, a), (c.mm.id, a)]
+    assert freed(m, old)
+    m.check()
+    before = m.counters.copy()
+    c.write(a, b"F")                                      # COW as after any fork
+    assert delta(m, before)["cow_copy"] == 1
+    assert c.read(a, 4) == b"Fork" and p.read(a, 4) == b"fork"
+    m.check()
+
+
+def _share(m, data=b"race"):
+    """A wrote a page and forked B: one page, two READ-only ptes, one anon_vma."""
+    A, a = anon_page(m, data)
+    B = A.fork()
+    return A, B, a
+
+
+def test_s7_tail_insertion_child_entry_copied_during_remove_walk_is_restored():
+    """
+        A: [anon] R:O    B (fork of A): [anon] R:O        anon_vma: A, B, C  (tail)
+        A migrates O (MOVE_ALL, A's mmap_sem); B forks C meanwhile:
+          link C (tail) | walk_lock | walk A (restored) | copy B -> C (B's entry R:O) |
+          walk B (restored) | walk C (restored)
+        after: A, B, C ro -> N  c=3 m=3
+    """
+    m = machine()
+    A, B, a = _share(m)
+    old = A.pte(a).pfn
+    mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
+    sub = sub_until(m, mig, "walk_lock", walk="remove")
+    fk, C = m.fork_path(B)
+    assert m.step(fk) == "link_vma" and m.step(fk) == "copy_page_range"
+    av = A.mm.mmap[0].anon_vma
+    assert [v.vm_mm.id for v in av.head] == [A.mm.id, B.mm.id, C.mm.id]
+    t0 = len(m.trace)
+    assert m.step(mig) == "migrate" and sub.pc == "walk_vma"   # lock taken, A restored
+    assert events(m, "remove_migration_pte", t0) == [(A.mm.id, a)]
+    assert m.step(fk) == "finish"                        # B's entry copied into C
+    assert C.pte(a).is_migration and C.pte(a).swp_offset == old
+    m.check([mig, fk])
+    m.finish(mig)
+    m.finish(fk)
+    assert events(m, "remove_migration_pte", t0) == [(A.mm.id, a), (B.mm.id, a), (C.mm.id, a)]
+    new = A.page(a)
+    assert B.pte(a).pfn == C.pte(a).pfn == new.pfn and (new.count, new.mapcount) == (3, 3)
+    assert all(not q.pte(a).writable for q in (A, B, C))
+    assert C.read(a, 4) == b"race"
+    m.check()
+
+
+def test_s7_head_insertion_leaves_an_orphaned_entry_that_trips_the_lock_check():
+    """
+        the -mm code before Hugh Dickins' fix: list_add at the HEAD -> anon_vma: C, B, A
+          link C | walk_lock | walk C (empty) | copy B -> C (R:O) | walk B | walk A | unlock O
+        C keeps an entry naming O after O is unlocked and freed; once pfn O is reused the
+        invariant check names it, and C's next touch BUGs in migration_entry_to_page.
+    """
+    m = machine(anon_vma_insert="head")
+    A, B, a = _share(m)
+    old = A.pte(a).pfn
+    mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
+    sub = sub_until(m, mig, "walk_lock", walk="remove")
+    fk, C = m.fork_path(B)
+    m.step(fk), m.step(fk)
+    av = A.mm.mmap[0].anon_vma
+    assert [v.vm_mm.id for v in av.head] == [C.mm.id, B.mm.id, A.mm.id]
+    t0 = len(m.trace)
+    m.step(mig)                                          # walk_lock + walk C: nothing there yet
+    assert mig.sub.pc == "walk_vma" and events(m, "remove_migration_pte", t0) == []
+    m.step(fk)                                           # copy B's entry into C
+    assert C.pte(a).is_migration and C.pte(a).swp_offset == old
+    m.check([mig, fk])                                   # still fine: O is locked
+    m.finish(mig)
+    m.finish(fk)
+    assert mig.result == 0
+    assert sorted(events(m, "remove_migration_pte", t0)) == sorted([(A.mm.id, a), (B.mm.id, a)])
+    assert C.pte(a).is_migration and C.pte(a).swp_offset == old    # orphaned
+    assert freed(m, old)
+    _, b = anon_page(m, b"reuse", proc=A)                # the frame is handed out again
+    assert A.pte(b).pfn == old and not m.page(old).locked
+    with pytest.raises(InvariantError, match=r"migration entry at .* for page %d, which is not locked" % old):
+        m.check()
+    with pytest.raises(BUG, match="not locked"):
+        C.read(a, 4)
+
+
+@pytest.mark.parametrize("insert", ["head", "tail"])
+def test_s10_a_pte_missed_by_the_unmap_walk_means_rollback_and_retry(insert):
+    """
+        A: [anon] ro -> O    B (fork of A): [anon] ro -> O;  B forks C during A's unmap walk
+        head (pre-fix) anon_vma: C, B, A:
+          link C | walk C (empty) | copy B -> C: C ro -> O (m=3) | walk B, A -> R:O | O still
+          mapped (m=1) -> remove_migration_ptes(O, O): A, B ro -> O; -EAGAIN; N freed
+          pass 2: all three unmapped -> A, B, C ro -> N  c=3 m=3
+        tail (2.6.18) anon_vma: A, B, C: the same interleaving misses nothing: one pass.
+    Hugh Dickins: missing a pte while inserting entries is harmless.
+    """
+    m = machine(anon_vma_insert=insert)
+    A, B, a = _share(m)
+    old = A.pte(a).pfn
+    before = m.counters.copy()
+    mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
+    sub = sub_until(m, mig, "walk_lock", walk="unmap")
+    fk, C = m.fork_path(B)
+    m.step(fk), m.step(fk)                               # C linked
+    m.step(mig)                                          # walk_lock + the list's first vma
+    m.step(fk)                                           # copy B's (present) pte into C
+    m.check([mig, fk])
+    if insert == "head":
+        assert C.pte(a).present and C.pte(a).pfn == old and C.page(a).mapcount == 3
+        sub_until(m, mig, "get_new_page")               # rolled back, unlocked, N freed
+        assert sub.rc == -EAGAIN and sub.pass_ == 0
+        for q in (A, B, C):
+            assert q.pte(a).present and q.pte(a).pfn == old and not q.pte(a).writable
+        assert m.page(old).mapcount == 3 and not m.page(old).locked
+        assert freed(m, sub.newpfn)
+        m.check([mig, fk])
+    m.finish(fk)
+    m.finish(mig)
+    assert mig.result == 0 and [s for _, _, s, _ in mig.pm] == [1]
+    d = delta(m, before)
+    passes = 2 if insert == "head" else 1
+    assert (d["migrate_passes"], d["migrate_retries"], d["pgmigrate_success"]) == (passes, passes - 1, 1)
+    new = A.page(a)
+    assert B.pte(a).pfn == C.pte(a).pfn == new.pfn and (new.node, new.count, new.mapcount) == (1, 3, 3)
+    assert freed(m, old) and C.read(a, 4) == b"race"
+    m.check()
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_s24_rss_of_a_child_forked_while_an_entry_is_installed(fixed):
+    """
+        A, B share O (R:O entries while A migrates it); B forks C: C gets R:O
+        2.6.18: copy_one_pte adds nothing to C's anon_rss for the entry;
+                restore adds nothing either -> C maps 1 page with anon_rss 0;
+                C exits: zap -1 -> anon_rss -1
+        rss_fix_3_3 ("mm: fix rss count leakage during migration"): 1, then 0
+    """
+    m = machine(rss_fix_3_3=fixed)
+    A, B, a = _share(m)
+    mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
+    sub_until(m, mig, "after_unmap")
+    fk, C = m.fork_path(B)
+    m.finish(fk)
+    assert C.pte(a).is_migration
+    assert C.mm.anon_rss == (1 if fixed else 0)
+    assert C.mm.rss_drift == ([0, 0] if fixed else [0, -1])
+    m.check([mig])
+    m.finish(mig)
+    assert C.pte(a).present and C.page(a).node == 1
+    assert C.mm.anon_rss == (1 if fixed else 0)          # it maps one anonymous page
+    assert A.mm.anon_rss == B.mm.anon_rss == 1
+    m.check()
+    cmm = C.mm
+    C.exit()
+    assert (cmm.anon_rss, cmm.file_rss) == ((0, 0) if fixed else (-1, 0))
+    m.check()
+
+
+# -- S8, S9: munmap and exit while entries are installed ------------------------------------------
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_s8_munmap_of_one_mapper_makes_its_entry_vanish(fixed):
+    """
+        A: [anon] R:O    B: [anon] R:O     (swap configured, no slot in use)
+        B munmaps while A's migration has the entries in: zap_pte_range drops B's entry,
+        free_swap_and_cache ignores it (swap_map untouched)
+        after: A ro -> N  c=1 m=1;  B has no vma;  B's anon_rss stays 1 in 2.6.18
+    """
+    m = machine(swap_pages=16, rss_fix_3_3=fixed)
+    A, B, a = _share(m, b"unmap")
+    old = A.pte(a).pfn
+    swap_map = dict(m.k.swap_info[0].swap_map)
+    mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
+    sub_until(m, mig, "after_unmap")
+    t0 = len(m.trace)
+    assert B.pte(a).is_migration and B.mm.anon_rss == 1
+    mu = m.munmap_path(B, a, P)
+    m.finish(mu)
+    assert B.pte(a).none and B.vmas() == []
+    assert m.k.swap_info[0].swap_map == swap_map
+    assert B.mm.anon_rss == (0 if fixed else 1)
+    m.check([mig])
+    m.finish(mig)
+    assert mig.result == 0
+    assert events(m, "remove_migration_pte", t0) == [(A.mm.id, a)]
+    new = A.page(a)
+    assert (new.node, new.count, new.mapcount) == (1, 1, 1) and freed(m, old)
+    assert m.k.swap_info[0].swap_map == swap_map and m.counters["swap_slots_taken"] == 0
+    assert A.read(a, 5) == b"unmap"
+    m.check()
+
+
+def test_s9_other_mapper_exits_anon_vma_kept_alive_by_the_callers_mm():
+    """
+        A: [anon] R:O  (A's mmap_sem held by move_pages)   B: [anon] R:O
+        B exits mid-migration: B's entry zapped, B's vma leaves the anon_vma;
+        A's vma keeps the anon_vma alive -> remove walk works: A ro -> N  c=1 m=1
+    """
+    m = machine()
+    A, B, a = _share(m, b"exit")
+    old = A.pte(a).pfn
+    av = A.mm.mmap[0].anon_vma
+    mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
+    sub_until(m, mig, "after_unmap")
+    B.exit()
+    assert not av.freed and [v.vm_mm.id for v in av.head] == [A.mm.id]
+    m.check([mig])
+    m.finish(mig)
+    assert mig.result == 0 and [s for _, _, s, _ in mig.pm] == [1]
+    new = A.page(a)
+    assert (new.node, new.count, new.mapcount) == (1, 1, 1) and freed(m, old)
+    assert A.read(a, 4) == b"exit"
+    m.check()
+
+
+def test_s9_kernel_internal_migration_without_mmap_sem_uses_a_freed_anon_vma():
+    """
+        kernel-internal migration (no mmap_sem) of O, mapped only by p; entries in;
+        p exits: entry zapped, vma gone, anon_vma freed;  O c=1 (iso) m=0
+        move_to_new_page copies; remove_migration_ptes(O, N) takes N->mapping's anon_vma:
+        use after free (the pre-2.6.34 hazard) -> the model BUGs
+    """
+    m = machine()
+    p, a = anon_page(m)
+    old = p.pte(a).pfn
+    av = p.mm.mmap[0].anon_vma
+    path = kernel_migration(m, [old], 1)
+    path_until(m, path, "after_unmap")
+    p.exit()
+    assert av.freed and m.page(old).count == 1 and m.page(old).mapcount == 0
+    with pytest.raises(BUG, match="after free"):
+        m.finish(path)
+
+
+# -- S12: mprotect while a WRITE entry is installed -------------------------------------------------
+
+def test_s12_mprotect_downgrades_the_entry_and_never_upgrades_it():
+    """
+        kernel-internal migration of O; entries in:  p: [ rw anon ]  mig W:O
+        mprotect(PROT_READ):  mig R:O       mprotect(PROT_READ|PROT_WRITE):  still R:O
+        after: p ro -> N;  next write: one write fault, page reused (no COW copy) -> rw
+    (move_pages would hold p's mmap_sem: the mprotect would wait -- checked first.)
+    """
+    m = machine()
+    p, a = anon_page(m, b"prot")
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    m.step(mig)
+    mp = m.mprotect_path(p, a, P, PROT_READ)
+    assert m.step(mp) == "blocked"
+    m.finish(mig)
+    m.finish(mp)
+    assert not p.pte(a).writable and p.page(a).node == 1
+    m.check()
+
+    m = machine()
+    p, a = anon_page(m, b"prot")
+    old = p.pte(a).pfn
+    path = kernel_migration(m, [old], 1)
+    path_until(m, path, "after_unmap")
+    assert p.pte(a).is_write_migration
+    m.finish(m.mprotect_path(p, a, P, PROT_READ))
+    assert p.pte(a).is_migration and not p.pte(a).is_write_migration
+    assert p.pte(a).swp_offset == old
+    m.finish(m.mprotect_path(p, a, P, RW))
+    assert p.pte(a).is_migration and not p.pte(a).is_write_migration
+    m.check([path])
+    m.finish(path)
+    assert path.result == 0
+    pte = p.pte(a)
+    assert pte.present and not pte.writable and p.page(a).node == 1
+    new = p.pte(a).pfn
+    before = m.counters.copy()
+    p.write(a, b"P")
+    d = delta(m, before)
+    assert d["pgfault"] == 1 and d["cow_reuse"] == 1 and d["cow_copy"] == 0
+    assert p.pte(a).writable and p.pte(a).pfn == new and p.read(a, 4) == b"Prot"
+    m.check()
+
+
+# -- S22: V2's yield() ----------------------------------------------------------------------------
+
+def _fault_on_entry(era):
+    """Migration stopped with the entry in (before the count check); a reader faults on it."""
+    m = machine(era)
+    p, a = anon_page(m, b"spin")
+    old = p.pte(a).pfn
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    sub_until(m, mig, "after_unmap")
+    rd = m.access_path(p, a, write=False, length=4)
+    return m, p, a, old, mig, rd
+
+
+def test_s22_v2_yield_busy_polls_without_sleeping():
+    """
+        v2-yield: p: [anon] mig:O (O locked, c=1 iso: yield takes no reference)
+        reader: access -> do_page_fault -> yield, return -> access -> do_page_fault -> ...
+                never "blocked"; migration_yield +1 per round
+        migration is not disturbed (no -EAGAIN), then the reader reads N (ro: no write bit)
+    """
+    m, p, a, old, mig, rd = _fault_on_entry("v2-yield")
+    assert p.mm.anon_rss == 0                            # V2 took the entry out of anon_rss
+    for n in range(1, 4):
+        assert m.step(rd) == "do_page_fault"
+        assert m.step(rd) == "access"                    # yielded and returned
+        assert m.counters["migration_yield"] == n and m.counters["pgfault"] - 0 >= n
+        assert m.page(old).locked and m.page(old).count == 1
+        m.check([mig, rd])
+    assert m.counters["migration_entry_waits"] == 0 and events(m, "migration_entry_wait") == []
+    before = m.counters.copy()
+    m.finish(mig)
+    assert mig.result == 0 and delta(m, before)["migrate_retries"] == 0
+    assert p.mm.anon_rss == 1
+    m.finish(rd)
+    assert rd.result == b"spin" and rd.faults == 3
+    assert p.page(a).node == 1 and not p.pte(a).writable and freed(m, old)
+    m.check()
+
+
+def test_s22_2618_fault_sleeps_in_migration_entry_wait_and_never_yields():
+    """
+        2.6.18: the same reader takes one fault and sleeps (blocked) until O is unlocked;
+        it stays blocked however often it is stepped; no yields.
+    """
+    m, p, a, old, mig, rd = _fault_on_entry("2.6.18")
+    assert p.mm.anon_rss == 1
+    assert m.step(rd) == "do_page_fault" and m.step(rd) == "migration_entry_wait"
+    for _ in range(3):
+        assert m.step(rd) == "blocked"
+    assert m.counters["migration_yield"] == 0 and rd.faults == 1
+    assert events(m, "migration_entry_wait") == [(p.mm.id, a)]
+    m.check([mig, rd])
+
+
+# -- S23: 2.6.17, migration through the swap cache ---------------------------------------------------
+
+def test_s23_2617_without_swap_nothing_migrates():
+    """
+        2.6.17, no swap: migrate_prep() -> -ENODEV; migrate_to_node ignores check_range's
+        error, so migrate_pages(2) returns 0 having moved nothing.  move_pages(2) does not
+        exist before 2.6.18 (ENOSYS).
+    """
+    m = machine("2.6.17")
+    p, a = anon_page(m)
+    old = p.pte(a).pfn
+    assert m.migrate_pages(p, {0}, {1}) == 0
+    assert p.pte(a).pfn == old and p.page(a).node == 0 and sum(m.last_call.values()) == 0
+    with pytest.raises(OSError) as e:
+        m.move_pages(p, [a], [1], MPOL_MF_MOVE)
+    assert e.value.errno == errno.ENOSYS
+    m.check()
+
+
+def test_s23_2617_with_swap_a_slot_is_taken_and_released():
+    """
+        2.6.17, swap: add_to_swap: O gets slot 0:1 and enters the swap cache;
+        try_to_unmap: pte := real swap pte; radix slot -> N; copy;
+        remove_from_swap: pte ro -> N (vm_page_prot, like unuse_pte), slot freed
+        after: no swap in use, no migration entries ever, first write faults (no write bit)
+    """
+    m = machine("2.6.17", swap_pages=64)
+    p, a = anon_page(m, b"2617")
+    old = p.pte(a).pfn
+    t0 = len(m.trace)
+    assert m.migrate_pages(p, {0}, {1}) == 0
+    c = m.last_call
+    assert c["swap_slots_taken"] == 1 and c["swapcache_add"] == 1 and c["swapcache_del"] == 1
+    assert c["pgmigrate_success"] == 1 and c["page_copies"] == 1
+    si = m.k.swap_info[0]
+    assert si.inuse_pages == 0 and set(si.swap_map) == {0}     # only the header slot
+    assert m.k.swapper_space.page_tree == {}
+    assert events(m, "set_migration_pte", t0) == []
+    pte, new = p.pte(a), p.page(a)
+    assert pte.present and not pte.writable and not pte.young
+    assert (new.node, new.count, new.mapcount, new.swapcache) == (1, 1, 1, False)
+    assert freed(m, old) and p.mm.anon_rss == 1
+    m.check()
+    before = m.counters.copy()
+    p.write(a, b"W")
+    assert delta(m, before)["pgfault"] == 1 and p.read(a, 4) == b"W617"
+    m.check()
+
+
+def test_s23_2617_a_fault_holding_a_swap_cache_reference_forces_retries():
+    """
+        2.6.17, swap: p and q share S (after swap-out p read it back: p ro -> S, q swp 0:1,
+        S in the swap cache).  q's fault found S by lookup_swap_cache (reference) and is
+        about to lock it.  migrate_pages(2) of p: mapcount 1 + 2 != count 4 -> -EAGAIN
+        every pass: S is not moved.  Once q's fault is done it moves.
+    """
+    m = machine("2.6.17", swap_pages=64)
+    p, a = anon_page(m, b"swap")
+    q = p.fork()
+    assert m.reclaim(p, a)
+    assert p.pte(a).is_swap and q.pte(a).is_swap
+    assert p.read(a, 4) == b"swap"
+    s = p.pte(a).pfn
+    rd = m.access_path(q, a, write=False, length=4)
+    assert m.run_until(rd, "do_swap_page_lock") == "do_swap_page_lock"
+    assert m.page(s).count == 3                          # p's pte + swap cache + q's fault
+    m.check([rd])
+    left = m.migrate_pages(p, {0}, {1})
+    assert left == 1 and m.last_call["migrate_retries"] >= 1 and m.last_call["pgmigrate_success"] == 0
+    assert p.pte(a).pfn == s and m.page(s).node == 0
+    m.check([rd])
+    m.finish(rd)
+    assert rd.result == b"swap" and q.pte(a).pfn == s
+    m.check()
+
+
+# -- S25: two migrations at once -----------------------------------------------------------------
+
+def test_s25_two_pages_of_one_mm_restoring_one_leaves_the_other_alone():
+    """
+        p: [ rw anon, 2 pages ]   a: mig W:X (X locked)   a+P: mig W:Y (Y locked)
+        migration 1 (X) finishes first: a rw -> X', a+P still mig W:Y, Y still locked
+    """
+    m = machine()
+    p = m.spawn(cap_sys_nice=True)
+    a = p.mmap(None, 2 * P, RW, ANON)
+    p.write(a, b"X")
+    p.write(a + P, b"Y")
+    x, y = p.pte(a).pfn, p.pte(a + P).pfn
+    m1 = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    m2 = m.move_pages_path(p, [a + P], [1], MPOL_MF_MOVE)
+    sub_until(m, m1, "after_unmap")
+    sub_until(m, m2, "after_unmap")
+    assert p.pte(a).swp_offset == x and p.pte(a + P).swp_offset == y
+    m.check([m1, m2])
+    t0 = len(m.trace)
+    m.finish(m1)
+    assert events(m, "remove_migration_pte", t0) == [(p.mm.id, a)]
+    assert p.pte(a).present and p.page(a).node == 1 and p.pte(a).writable
+    assert p.pte(a + P).is_write_migration and p.pte(a + P).swp_offset == y
+    assert m.page(y).locked
+    m.check([m2])
+    m.finish(m2)
+    assert p.page(a + P).node == 1 and p.read(a, 1) == b"X" and p.read(a + P, 1) == b"Y"
+    m.check()
+
+
+def test_s25_same_address_same_anon_vma_the_pfn_check_protects_the_other_entry():
+    """
+        p: [anon] a: mig W:X        c (fork of p, then wrote: its own page X'): [anon] a: mig W:X'
+        one anon_vma, one index: restoring X visits c's vma at the same address and finds an
+        entry -- for X', not X: remove_migration_pte leaves it alone
+    """
+    m = machine()
+    p, a = anon_page(m, b"parent")
+    c = p.fork()
+    c.write(a, b"CHILD!")
+    x, x2 = p.pte(a).pfn, c.pte(a).pfn
+    assert x != x2 and p.mm.mmap[0].anon_vma is c.mm.mmap[0].anon_vma
+    m1 = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    m2 = m.move_pages_path(c, [a], [1], MPOL_MF_MOVE)
+    sub_until(m, m1, "after_unmap")
+    sub_until(m, m2, "after_unmap")
+    assert p.pte(a).swp_offset == x and c.pte(a).swp_offset == x2
+    t0 = len(m.trace)
+    m.finish(m1)
+    assert events(m, "remove_migration_pte", t0) == [(p.mm.id, a)]
+    assert c.pte(a).is_migration and c.pte(a).swp_offset == x2 and m.page(x2).locked
+    m.check([m2])
+    m.finish(m2)
+    assert p.read(a, 6) == b"parent" and c.read(a, 6) == b"CHILD!"
+    assert p.page(a).node == c.page(a).node == 1 and p.pte(a).pfn != c.pte(a).pfn
     m.check()
