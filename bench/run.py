@@ -1,0 +1,365 @@
+"""How fast is the reference model?  `make bench` runs this file and prints one table.
+
+    .venv/bin/python bench/run.py            the full sizes (about a minute)
+    .venv/bin/python bench/run.py --quick    small sizes: a smoke test, not a measurement
+    .venv/bin/python bench/run.py --only fault,steps
+
+Each benchmark is a function registered under a short name that returns rows; later issues add
+theirs (migration, the explorer) with one more @benchmark.  Times are time.perf_counter()
+seconds; where a run is cheap to repeat the row is the median of REPEATS runs (its notes say so),
+and setup (building the machine the row needs) is never inside the timed part.  Each row's notes
+also give the median CPU time of the process (time.process_time): on a shared machine wall time
+includes waiting for a core, CPU time does not.
+Speed is asserted only here, never in the tests: tests/test_bench_smoke.py just runs --quick.
+"""
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # run from a fresh clone too
+
+from refmodel import (MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ,  # noqa: E402
+                      PROT_WRITE, Machine, SegmentationFault)
+from refmodel import sched  # noqa: E402
+from refmodel.memory import do_anonymous_page, find_vma, user_access  # noqa: E402
+from refmodel.mm import VM_WRITE  # noqa: E402
+from refmodel.pgtable import _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, pte_none, pte_pfn  # noqa: E402,E501
+from refmodel.sched import down_read, up_read  # noqa: E402
+
+REPEATS = 3
+FAULT_TARGET_S = 2.0          # issue #3: 100k anonymous write faults through the façade
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+    benchmark: str
+    n: int
+    total_s: float               # median wall time, time.perf_counter
+    cpu_s: float                 # median CPU time of this process, time.process_time
+    notes: str = ""
+
+    @property
+    def per_op_us(self) -> float:
+        return self.total_s / self.n * 1e6 if self.n else float("nan")
+
+
+@dataclass
+class Sizes:
+    """How big each benchmark runs: full for `make bench`, small for --quick."""
+    quick: bool
+    fault: int
+    fork: int
+    swap: int
+    steps: int
+    snapshot: tuple
+
+
+FULL = Sizes(False, fault=100_000, fork=100_000, swap=10_000, steps=100_000,
+             snapshot=(1_000, 10_000, 100_000))
+QUICK = Sizes(True, fault=2_000, fork=2_000, swap=500, steps=2_000, snapshot=(100, 1_000))
+
+BENCHMARKS: dict = {}         # name -> function(Sizes) -> list[Row], in registration order
+
+
+def benchmark(name: str):
+    """Register a benchmark under name (what --only selects)."""
+    def register(fn):
+        BENCHMARKS[name] = fn
+        return fn
+    return register
+
+
+# -- helpers --------------------------------------------------------------------------
+
+def progress(msg: str) -> None:
+    """Long rows say what they are doing on stderr, so the table on stdout stays clean."""
+    print(f"  .. {msg}", file=sys.stderr, flush=True)
+
+
+def timed(run, state) -> tuple:
+    """(wall, cpu) seconds run(state) takes.  Garbage from earlier runs (old machines are
+    full of reference cycles) is collected first, so that no run pays for its predecessors;
+    the collector stays on while timing, as it is when the model is used."""
+    gc.collect()
+    c0, t0 = time.process_time(), time.perf_counter()
+    run(state)
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def median(timings: list) -> tuple:
+    """(median wall, median cpu) of a list of timed() results."""
+    return (statistics.median(t for t, _ in timings), statistics.median(c for _, c in timings))
+
+
+def median_time(setup, run, repeats: int = REPEATS, label: str = "") -> tuple:
+    """Median (wall, cpu) of run(state) over repeats fresh setup() states (setup not timed)."""
+    timings = []
+    for i in range(repeats):
+        state = setup()
+        if label:
+            progress(f"{label}: run {i + 1}/{repeats}")
+        timings.append(timed(run, state))
+    return median(timings)
+
+
+def anon_process(npages: int, shadow: bool = False, swap: int = 0, nodes: int = 1,
+                 pages_per_node: int | None = None):
+    """A machine with room for npages and a process with an npages anonymous mapping."""
+    m = Machine(nodes=nodes, pages_per_node=pages_per_node or npages + 64, swap_pages=swap,
+                shadow=shadow)
+    p = m.spawn(node=0)
+    a = p.mmap(None, npages * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    return m, p, a
+
+
+def fault_in(p, a: int, npages: int) -> None:
+    """One write per page through the façade: each one takes a pte_none write fault."""
+    for i in range(npages):
+        p.write(a + i * PAGE_SIZE, b"x")
+
+
+def populated(npages: int, **kw):
+    """anon_process with every page already faulted in."""
+    m, p, a = anon_process(npages, **kw)
+    fault_in(p, a, npages)
+    return m, p, a
+
+
+# -- 1. faults ------------------------------------------------------------------------
+
+@benchmark("fault")
+def bench_fault(sz: Sizes) -> list:
+    """Fault in n anonymous pages by Process.write, without and with the content shadow."""
+    n = sz.fault
+    rows = []
+    for shadow in (False, True):
+        t, cpu = median_time(lambda: anon_process(n, shadow=shadow),
+                             lambda s: fault_in(s[1], s[2], n), label=f"fault shadow={shadow}")
+        if shadow:
+            verdict = "test instrumentation, for comparison"
+        elif sz.quick:
+            verdict = f"target <= {FAULT_TARGET_S:g} s applies at n=100000"
+        else:
+            verdict = f"target <= {FAULT_TARGET_S:g} s: {'PASS' if t <= FAULT_TARGET_S else 'MISS'}"
+        rows.append(Row(f"fault: Process.write, shadow={shadow}", n, t, cpu,
+                        f"median of {REPEATS}; {verdict}"))
+    return rows
+
+
+# -- 2. fork --------------------------------------------------------------------------
+
+@benchmark("fork")
+def bench_fork(sz: Sizes) -> list:
+    """fork of an n-page process (copy_one_pte per pte), and the child's exit."""
+    n = sz.fork
+    progress(f"fork: faulting in {n} pages")
+    m, p, a = populated(n)
+    fork_times, exit_times = [], []
+    for i in range(REPEATS):                 # the same parent each time; the child exits
+        progress(f"fork: run {i + 1}/{REPEATS}")
+        children = []
+        fork_times.append(timed(lambda parent: children.append(parent.fork()), p))
+        exit_times.append(timed(lambda child: child.exit(), children[0]))
+    note = f"median of {REPEATS}; same parent, child exits in between"
+    return [Row("fork: Process.fork of n pages", n, *median(fork_times), note),
+            Row("exit: the forked child (zap n ptes)", n, *median(exit_times), note)]
+
+
+# -- 3. swap --------------------------------------------------------------------------
+
+@benchmark("swap")
+def bench_swap(sz: Sizes) -> list:
+    """Reclaim n pages to swap one by one, then read them all back (swap-in faults)."""
+    n = sz.swap
+    out_times, in_times, counts = [], [], None
+    for i in range(REPEATS):
+        progress(f"swap: run {i + 1}/{REPEATS}")
+        m, p, a = populated(n, swap=n + 1)
+        freed = []
+        out_times.append(timed(lambda s: freed.extend(m.reclaim(p, a + j * PAGE_SIZE)
+                                                      for j in range(n)), None))
+        in_times.append(timed(lambda s: [p.read(a + j * PAGE_SIZE, 1) for j in range(n)], None))
+        counts = (sum(freed), m.counters["pswpout"], m.counters["pgmajfault"])
+    freed, pswpout, majfault = counts
+    return [Row("reclaim: m.reclaim to swap", n, *median(out_times),
+                f"median of {REPEATS}; {freed} freed, {pswpout} written"),
+            Row("swap-in: Process.read of swapped pages", n, *median(in_times),
+                f"median of {REPEATS}; {majfault} major faults")]
+
+
+# -- 4. kernel paths as step objects vs plain functions -------------------------------
+
+def plain_write(k, mm, tid: int, addr: int, data: bytes, node: int) -> None:
+    """The least code that does what user_access does for a write to an anonymous page,
+    calling refmodel's own kernel functions but without the step machinery: the MMU check,
+    do_page_fault (mmap_sem, find_vma, do_anonymous_page), the MMU again, the store."""
+    vpn = addr >> PAGE_SHIFT
+    pte = mm.pgtable.get(vpn, 0)
+    if pte & (_PAGE_PRESENT | _PAGE_USER | _PAGE_RW) != _PAGE_PRESENT | _PAGE_USER | _PAGE_RW:
+        down_read(mm.mmap_sem, tid)
+        k.stat("pgfault")
+        vma = find_vma(mm, addr)
+        if vma is None or vma.vm_start > addr or not vma.vm_flags & VM_WRITE:
+            up_read(mm.mmap_sem, tid)
+            raise SegmentationFault(addr)
+        if not pte_none(pte) or vma.vm_file is not None:
+            raise NotImplementedError("the baseline only handles first touch of anonymous memory")
+        do_anonymous_page(k, mm, vma, addr, True, node)
+        up_read(mm.mmap_sem, tid)
+        pte = mm.pgtable[vpn]
+    page = k.pages[pte_pfn(pte)]
+    mm.pgtable[vpn] = pte | _PAGE_ACCESSED | _PAGE_DIRTY
+    off = addr & (PAGE_SIZE - 1)
+    page.data = page.data[:off] + data + page.data[off + len(data):]
+
+
+def steps_write(k, mm_id: int, addr: int, data: bytes, node: int) -> None:
+    """The same store as a step object driven by sched.run (what Process.write does inside)."""
+    path = sched.run(k, user_access(mm_id, mm_id, addr, True, data, 0, node))
+    if path.error is not None:
+        raise SegmentationFault(addr, str(path.error))
+
+
+@benchmark("steps")
+def bench_steps(sz: Sizes) -> list:
+    """The design choice: kernel paths as suspendable step objects, against plain calls."""
+    n = sz.steps
+
+    def facade(s):
+        fault_in(s[1], s[2], n)
+
+    def stepped(s):
+        m, p, a = s
+        for i in range(n):
+            steps_write(m.k, p.pid, a + i * PAGE_SIZE, b"x", p.node)
+
+    def plain(s):
+        m, p, a = s
+        k, mm = m.k, p.mm
+        for i in range(n):
+            plain_write(k, mm, p.pid, a + i * PAGE_SIZE, b"x", p.node)
+
+    variants = (("facade", facade), ("steps", stepped), ("plain", plain))
+    times = {name: [] for name, _ in variants}
+    for i in range(REPEATS):                 # interleaved, so that load changes hit all three
+        progress(f"steps: round {i + 1}/{REPEATS}")
+        for name, fn in variants:
+            times[name].append(timed(fn, anon_process(n)))
+    times = {name: median(t) for name, t in times.items()}
+    finals = {}
+    for name, fn in variants:                # one more (untimed) run, to compare end states
+        s = anon_process(n)
+        fn(s)
+        finals[name] = s[0].snapshot()
+    same = "same end state" if len(set(finals.values())) == 1 else "END STATES DIFFER"
+    (base, base_cpu) = times["plain"]
+
+    def ratio(name):
+        t, c = times[name]
+        return f"{t / base:.2f}x plain (cpu {c / base_cpu:.2f}x)"
+
+    return [Row("(a) façade: Process.write", n, *times["facade"],
+                f"median of {REPEATS}; {ratio('facade')}"),
+            Row("(a') sched.run(user_access), no façade", n, *times["steps"],
+                f"median of {REPEATS}; {ratio('steps')}"),
+            Row("(b) plain functions, same kernel calls", n, base, base_cpu,
+                f"median of {REPEATS}; baseline; {same}")]
+
+
+# -- 5. snapshots ---------------------------------------------------------------------
+
+@benchmark("snapshot")
+def bench_snapshot(sz: Sizes) -> list:
+    """m.snapshot() costs what is in use, not what memory the machine has."""
+    cases = [(n, n + 64) for n in sz.snapshot] + [(sz.snapshot[0], 1_000_000)]
+    rows = []
+    for used, ppn in cases:
+        progress(f"snapshot: {used} pages in use of {ppn}")
+        m, p, a = populated(used, pages_per_node=ppn)
+        rows.append(Row(f"snapshot: {used} pages in use", used,
+                        *median_time(lambda: m, lambda mm: mm.snapshot()),
+                        f"median of {REPEATS}; pages_per_node={ppn:,}; per-op = per page in use"))
+    return rows
+
+
+# -- the table ------------------------------------------------------------------------
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def settings(args, sz: Sizes) -> list:
+    """OSTEP-style echo of everything that shapes the numbers."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return [f"ARG quick {sz.quick}", f"ARG only {','.join(args.only) if args.only else 'all'}",
+            f"ARG repeats {REPEATS}",
+            f"python {platform.python_version()} ({platform.python_implementation()}) "
+            f"on {platform.system()} {platform.machine()}",
+            f"cpu {cpu_model()} x {os.cpu_count()}",
+            f"load average at start {load}",
+            "timer time.perf_counter (wall; cpu in notes: time.process_time); setup not timed"]
+
+
+def seconds(t: float) -> str:
+    """Three decimals, or six for the sub-millisecond rows (snapshots of small machines)."""
+    return f"{t:.3f}" if t >= 0.01 else f"{t:.6f}"
+
+
+def table(rows: list) -> str:
+    """The rows as one Markdown-compatible table."""
+    head = ("benchmark", "n", "total s", "per-op µs", "notes")
+    cells = [(r.benchmark, f"{r.n:,}", seconds(r.total_s), f"{r.per_op_us:.2f}",
+              f"cpu {seconds(r.cpu_s)} s; {r.notes}") for r in rows]
+    w = [max(len(c[i]) for c in [head] + cells) for i in range(5)]
+    align = ("<", ">", ">", ">", "<")
+
+    def line(c):
+        return "| " + " | ".join(f"{x:{a}{n}}" for x, a, n in zip(c, align, w)) + " |"
+
+    rule = "|" + "|".join(("-" * (n + 1) + ":" if a == ">" else "-" * (n + 2))
+                          for a, n in zip(align, w)) + "|"
+    return "\n".join([line(head), rule] + [line(c) for c in cells])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, for a CI smoke test")
+    ap.add_argument("--only", type=lambda s: s.split(","), default=None,
+                    help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
+    args = ap.parse_args(argv)
+    unknown = set(args.only or ()) - set(BENCHMARKS)
+    if unknown:
+        ap.error(f"unknown benchmark(s) {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+    sz = QUICK if args.quick else FULL
+    for line in settings(args, sz):
+        print(line)
+    print(flush=True)
+    rows = []
+    for name, fn in BENCHMARKS.items():
+        if args.only and name not in args.only:
+            continue
+        progress(f"{name} ...")
+        rows += fn(sz)
+    print(table(rows))
+    if hasattr(os, "getloadavg"):
+        print(f"\nload average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
