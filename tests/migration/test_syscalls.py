@@ -1,0 +1,235 @@
+"""move_pages(2) and migrate_pages(2) as Linux 2.6.18 has them: argument errors, per-page
+status codes, return values.
+
+Sources: sys_move_pages / do_move_pages / do_pages_stat, mm/migrate.c#L752-#L960, and
+sys_migrate_pages / do_migrate_pages / check_range / migrate_page_add, mm/mempolicy.c
+(verified-facts A17, A18, G7, G8).  Pictures as in test_scenarios.py.
+"""
+
+import errno
+
+import pytest
+
+from refmodel import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+
+from migtools import (ANON, EACCES, EAGAIN, EFAULT, ENOENT, P, RW, anon_page, machine,
+                      sub_until)
+
+EBUSY = 16
+
+
+def _layout(m, cap=False):
+    """
+        lo          hole       hi         hi+P       hi+2P       hi+3P        top
+        [ 1 page ]  (2 pages)  [ rw anon, 4 pages ....................... ]  (nothing)
+                               pte rw D   pte ro     pte ro      (none)
+                               pfn M      ZERO       pfn S c=2 m=2
+                               (p only)              (shared with child c)
+    """
+    p = m.spawn(cap_sys_nice=cap)
+    lo = p.mmap(None, P, RW, ANON)
+    hi = p.mmap(lo + 3 * P, 4 * P, RW, ANON)
+    assert hi == lo + 3 * P
+    p.read(hi + P, 1)                                  # the ZERO_PAGE
+    p.write(hi + 2 * P, b"shared")
+    c = p.fork()
+    p.write(hi, b"mine")                               # after the fork: p's alone
+    addrs = dict(top=hi + 16 * P, untouched=hi + 3 * P, zero=hi + P, hole=lo + P,
+                 shared=hi + 2 * P, mine=hi)
+    return p, c, addrs
+
+
+def test_status_codes_of_one_call():
+    """
+        move_pages(p, [top, untouched, zero, hole, shared, mine], all -> node 1, MOVE):
+          top        no vma at or above it            -EFAULT
+          untouched  vma, no pte                      -ENOENT
+          zero       ZERO_PAGE (PageReserved)         -ENOENT
+          hole       below hi: find_vma gives hi's vma, no vm_start check, no pte: -ENOENT
+          shared     mapcount 2 without MOVE_ALL      -EACCES
+          mine       isolated and migrated            1
+        the call returns 0 (every isolated page moved); the query afterwards agrees
+    """
+    m = machine()
+    p, c, ad = _layout(m)
+    order = ["top", "untouched", "zero", "hole", "shared", "mine"]
+    addrs = [ad[k] for k in order]
+    assert list(m.move_pages(p, addrs)) == [-EFAULT, -ENOENT, -ENOENT, -ENOENT, 0, 0]
+    shared = p.page(ad["shared"])
+    st = m.move_pages(p, addrs, [1] * 6, MPOL_MF_MOVE)
+    assert list(st) == [-EFAULT, -ENOENT, -ENOENT, -ENOENT, -EACCES, 1] and st.ret == 0
+    assert m.last_call["pgmigrate_success"] == 1 and m.last_call["migrate_passes"] == 1
+    assert p.page(ad["shared"]).pfn == shared.pfn and p.page(ad["shared"]).node == 0
+    assert (shared.count, shared.mapcount) == (2, 2) and p.page(ad["shared"]).lru
+    assert list(m.move_pages(p, addrs)) == [-EFAULT, -ENOENT, -ENOENT, -ENOENT, 0, 1]
+    assert p.read(ad["mine"], 4) == b"mine" and c.read(ad["shared"], 6) == b"shared"
+    m.check()
+
+
+def test_node_already_right_reports_that_node_and_flags_zero_acts_as_move():
+    """
+        mine on node 0 -> target 0: status 0 (not isolated); shared -> 0 as well.
+        With nothing isolated at all, 2.6.18 returns -ENOENT and writes no status.
+        flags == 0 is accepted and behaves like MPOL_MF_MOVE.
+    """
+    m = machine()
+    p, c, ad = _layout(m)
+    with pytest.raises(OSError) as e:
+        m.move_pages(p, [ad["mine"], ad["shared"]], [0, 0], MPOL_MF_MOVE)
+    assert e.value.errno == errno.ENOENT
+    assert m.last_call["migrate_passes"] == 0
+    st = m.move_pages(p, [ad["mine"], ad["shared"]], [1, 0], 0)
+    assert list(st) == [1, 0] and st.ret == 0 and p.page(ad["mine"]).node == 1
+    # a page already moved: asking again for node 1 isolates nothing -> ENOENT
+    with pytest.raises(OSError) as e:
+        m.move_pages(p, [ad["mine"]], [1], 0)
+    assert e.value.errno == errno.ENOENT
+    m.check()
+
+
+def test_nothing_isolated_is_enoent_even_with_other_errors():
+    """
+        [top, zero, shared] -> node 1 without MOVE_ALL: nothing isolated -> OSError ENOENT
+    """
+    m = machine()
+    p, c, ad = _layout(m)
+    with pytest.raises(OSError) as e:
+        m.move_pages(p, [ad["top"], ad["zero"], ad["shared"]], [1, 1, 1], MPOL_MF_MOVE)
+    assert e.value.errno == errno.ENOENT
+    assert p.page(ad["shared"]).node == 0
+    m.check()
+
+
+def test_argument_errors():
+    """
+        unknown flag bits            -> EINVAL      (checked first)
+        MOVE_ALL without CAP_SYS_NICE -> EPERM
+        a node that is not online    -> ENODEV      (nothing moves)
+    """
+    m = machine()
+    p, a = anon_page(m, cap=False)
+    for flags in (1, 8, MPOL_MF_MOVE | 1 << 5):        # MPOL_MF_STRICT is not accepted either
+        with pytest.raises(OSError) as e:
+            m.move_pages(p, [a], [1], flags)
+        assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as e:
+        m.move_pages(p, [a], [1], MPOL_MF_MOVE_ALL | 8)
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as e:
+        m.move_pages(p, [a], [1], MPOL_MF_MOVE_ALL)
+    assert e.value.errno == errno.EPERM
+    with pytest.raises(OSError) as e:
+        m.move_pages(p, [a], [2], MPOL_MF_MOVE)
+    assert e.value.errno == errno.ENODEV
+    assert p.page(a).node == 0
+    q, b = anon_page(m, cap=True)
+    assert list(m.move_pages(q, [b], [1], MPOL_MF_MOVE_ALL)) == [1]
+    m.check()
+
+
+def test_the_same_page_twice_second_entry_is_ebusy():
+    """
+        [a, a] -> [1, 1]: the first entry isolates the page (PG_lru cleared), the second's
+        isolate_lru_page finds it off the LRU: -EBUSY; the first gets the node.
+    """
+    m = machine()
+    p, a = anon_page(m)
+    st = m.move_pages(p, [a, a], [1, 1], MPOL_MF_MOVE)
+    assert list(st) == [1, -EBUSY] and st.ret == 0 and p.page(a).node == 1
+    m.check()
+
+
+def test_query_sees_a_migration_entry_as_no_page():
+    """
+        while p's page is under migration its pte is an entry: follow_page finds no page,
+        so do_pages_stat says -ENOENT for it
+    """
+    m = machine()
+    p, a = anon_page(m)
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    sub_until(m, mig, "after_unmap")
+    assert p.pte(a).is_migration
+    assert list(m.move_pages(p, [a])) == [-ENOENT]
+    m.finish(mig)
+    assert list(m.move_pages(p, [a])) == [1]
+    m.check()
+
+
+def test_move_pages_returns_the_number_not_migrated():
+    """
+        three pages; the middle one pinned (get_user_pages): [1, -EAGAIN, 1], returns 1
+    """
+    m = machine()
+    p = m.spawn()
+    a = p.mmap(None, 3 * P, RW, ANON)
+    for i in range(3):
+        p.write(a + i * P, bytes([65 + i]))
+    pin = m.get_user_pages(p, a + P)
+    st = m.move_pages(p, [a, a + P, a + 2 * P], [1, 1, 1], MPOL_MF_MOVE)
+    assert list(st) == [1, -EAGAIN, 1] and st.ret == 1
+    assert m.last_call["migrate_passes"] == 10 and m.last_call["pgmigrate_success"] == 2
+    assert [p.page(a + i * P).node for i in range(3)] == [1, 0, 1]
+    m.check()
+    m.put_user_pages(pin)
+    m.check()
+
+
+# -- migrate_pages(2) ------------------------------------------------------------------------
+
+def test_migrate_pages_returns_pages_not_migrated():
+    """
+        p: [ rw anon, 2 pages ] both node 0, the second pinned
+        migrate_pages(p, {0}, {1}) -> 1 (the pinned page, after 10 passes); the other moved
+    """
+    m = machine()
+    p = m.spawn()
+    a = p.mmap(None, 2 * P, RW, ANON)
+    p.write(a, b"A")
+    p.write(a + P, b"B")
+    pin = m.get_user_pages(p, a + P)
+    assert m.migrate_pages(p, {0}, {1}) == 1
+    assert p.page(a).node == 1 and p.page(a + P).node == 0
+    assert m.last_call["migrate_passes"] == 10
+    m.check()
+    m.put_user_pages(pin)
+    assert m.migrate_pages(p, {0}, {1}) == 0 and p.page(a + P).node == 1
+    m.check()
+
+
+def test_migrate_pages_skips_mlocked_vmas_and_the_zero_page():
+    """
+        p: [ rw anon VM_LOCKED ] pfn L     [ rw anon ] ZERO     [ rw anon ] pfn U
+        migrate_pages(p, {0}, {1}): vma_migratable() excludes L's vma; ZERO is reserved;
+        only U moves; 0 returned (L and ZERO were never candidates)
+        move_pages still moves L (verified-facts G7)
+    """
+    m = machine()
+    p, l = anon_page(m, b"L", cap=False)
+    p.mlock(l, P)
+    z = p.mmap(None, P, RW, ANON)
+    p.read(z, 1)
+    _, u = anon_page(m, b"U", proc=p)
+    assert m.migrate_pages(p, {0}, {1}) == 0
+    assert (p.page(l).node, p.page(z).pfn, p.page(u).node) == (0, 0, 1)
+    assert m.last_call["pgmigrate_success"] == 1
+    assert list(m.move_pages(p, [l], [1], MPOL_MF_MOVE)) == [1]
+    m.check()
+
+
+@pytest.mark.parametrize("cap", [False, True])
+def test_migrate_pages_moves_shared_pages_only_with_cap_sys_nice(cap):
+    """
+        p: [ anon ] ro -> S  c=2 m=2  (shared with the child)      [ anon ] rw -> M (p only)
+        migrate_pages(p, {0}, {1}):
+          without CAP_SYS_NICE: MPOL_MF_MOVE, migrate_page_add skips S (mapcount 2): 0
+          with CAP_SYS_NICE:    MPOL_MF_MOVE_ALL: S moves too, child's pte follows
+    """
+    m = machine()
+    p, s = anon_page(m, b"S", cap=cap)
+    c = p.fork()
+    _, mine = anon_page(m, b"M", proc=p)
+    assert m.migrate_pages(p, {0}, {1}) == 0
+    assert p.page(mine).node == 1
+    assert p.page(s).node == (1 if cap else 0) and c.page(s).pfn == p.page(s).pfn
+    assert p.page(s).mapcount == 2
+    m.check()
