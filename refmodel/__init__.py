@@ -14,7 +14,8 @@ from .eras import ERAS, Era
 from .machine import Machine, PageView, Process, PteView, SegmentationFault
 from .mmap import (MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_NONE,
                    PROT_READ, PROT_WRITE)
-from .migrate import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+from .mempolicy import (MPOL_BIND, MPOL_DEFAULT, MPOL_INTERLEAVE, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL,
+                        MPOL_MF_STRICT, MPOL_PREFERRED)
 from .pgtable import PAGE_SHIFT, PAGE_SIZE
 from .sched import Deadlock
 from .swapops import BUG
@@ -24,4 +25,5 @@ __version__ = "0.1.0"
 __all__ = ["Machine", "Process", "PteView", "PageView", "SegmentationFault", "InvariantError",
            "BUG", "Deadlock", "Era", "ERAS", "PAGE_SIZE", "PAGE_SHIFT", "PROT_NONE", "PROT_READ",
            "PROT_WRITE", "PROT_EXEC", "MAP_PRIVATE", "MAP_SHARED", "MAP_ANONYMOUS", "MAP_FIXED",
-           "MPOL_MF_MOVE", "MPOL_MF_MOVE_ALL"]
+           "MPOL_MF_MOVE", "MPOL_MF_MOVE_ALL", "MPOL_MF_STRICT", "MPOL_DEFAULT", "MPOL_PREFERRED",
+           "MPOL_BIND", "MPOL_INTERLEAVE"]

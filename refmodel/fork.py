@@ -20,6 +20,7 @@ def dup_vma(k, mm, parent_vma):
                        parent_vma.vm_flags, parent_vma.vm_page_prot, parent_vma.vm_pgoff,
                        parent_vma.vm_file)
     v.anon_vma = parent_vma.anon_vma
+    v.vm_policy = parent_vma.vm_policy
     return v
 
 

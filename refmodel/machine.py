@@ -452,6 +452,41 @@ class Machine:
         self.pins[pfn] -= 1
         page_cache_release(self.k, self.k.pages[pfn])
 
+    def mbind(self, proc, addr: int, length: int, mode: int, nodes=(), flags: int = 0) -> int:
+        """mbind(2) of 2.6.18: set the range's NUMA policy (MPOL_DEFAULT/PREFERRED/BIND/
+        INTERLEAVE); with MPOL_MF_MOVE(_ALL) move the pages that are now misplaced."""
+        from .mempolicy import (MPOL_MAX, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT,
+                                MPOL_DEFAULT, do_mbind, mpol_check_policy)
+        from .pgtable import PAGE_MASK
+        self._caller(proc)
+        nodes = set(int(n) for n in nodes)
+        if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) or not 0 <= mode <= MPOL_MAX:
+            raise OSError(errno.EINVAL, "mbind: bad mode or flags")
+        if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
+            raise OSError(errno.EPERM, "mbind: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
+        if addr & ~PAGE_MASK:
+            raise OSError(errno.EINVAL, "mbind: unaligned start")
+        if mode == MPOL_DEFAULT:
+            flags &= ~MPOL_MF_STRICT
+        end = addr + ((length + PAGE_SIZE - 1) & PAGE_MASK)
+        if end == addr:
+            return 0
+        if mpol_check_policy(mode, nodes, range(len(self.k.nodes))):
+            raise OSError(errno.EINVAL, "mbind: bad node set for this mode")
+        self._check_era_migrates(flags)
+        before = self.k.counters.copy()
+        path = sched.run(self.k, do_mbind(proc.pid, proc.pid, addr, end, mode, nodes, flags))
+        self.last_call = self.k.counters - before
+        if path.result:
+            raise OSError(-path.result, f"mbind: {errno.errorcode[-path.result]}")
+        return 0
+
+    def _check_era_migrates(self, flags):
+        from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+        if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) and self.era.migration == "swapcache":
+            raise NotImplementedError("mbind with MPOL_MF_MOVE in the 2.6.17 era is not modelled; "
+                                      "use migrate_pages(2)")
+
     def _check_migration_possible(self):
         """move_pages(2) is 2.6.18's: the 2.6.17 era has no such system call (ENOSYS)."""
         if self.era.migration == "swapcache":

@@ -9,6 +9,7 @@ fault sleeps where the kernel sleeps (on a page lock, in migration_entry_wait).
 from .mm import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping
 from .page import (PG_uptodate, Page, PageAnon, PageLocked, PageSwapCache,
                    TestSetPageLocked, get_page, unlock_page)
+from .mempolicy import alloc_page_vma
 from .page_alloc import ZERO_PFN, alloc_pages_node
 from .pgtable import (PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT,
                       _PAGE_RW, _PAGE_USER, is_swap_pte, pfn_pte, pte_dirty, pte_file,
@@ -62,7 +63,7 @@ def do_anonymous_page(k, mm, vma, address: int, write: bool, node: int) -> int:
     vpn = address >> PAGE_SHIFT
     if write:
         anon_vma_prepare(k, vma)
-        page = alloc_pages_node(k, node)           # alloc_zeroed_user_highpage
+        page = alloc_page_vma(k, vma, address, node)   # alloc_zeroed_user_highpage
         page.flags |= 1 << PG_uptodate
         entry = maybe_mkwrite(pte_mkdirty(mk_pte(page, vma.vm_page_prot)), vma)
         if not pte_none(mm.pgtable.get(vpn, 0)):    # a sibling thread was faster
@@ -95,7 +96,7 @@ def do_no_page(k, mm, vma, address: int, write: bool, node: int) -> int:
     anon = False
     if write and not vma.vm_flags & VM_SHARED:
         anon_vma_prepare(k, vma)
-        page = alloc_pages_node(k, node)
+        page = alloc_page_vma(k, vma, address, node)
         page.data = new_page.data                  # copy_user_highpage
         page.flags |= 1 << PG_uptodate
         k.stat("page_copies")
@@ -335,7 +336,7 @@ class user_access(KernelPath):
         vma = find_vma(mm, self.addr)
         old = k.pages[self.pfn]
         anon_vma_prepare(k, vma)
-        new = alloc_pages_node(k, self.node)
+        new = alloc_page_vma(k, vma, self.addr, self.node)
         new.data = old.data                              # cow_user_page (or a zeroed page)
         new.flags |= 1 << PG_uptodate
         k.stat("cow_copy")

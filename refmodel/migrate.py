@@ -436,9 +436,7 @@ def run_sub(k, path, sub_attr: str = "sub"):
 
 # -- move_pages(2) ------------------------------------------------------------------------
 
-MPOL_MF_STRICT = 1 << 0
-MPOL_MF_MOVE = 1 << 1
-MPOL_MF_MOVE_ALL = 1 << 2
+from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT  # noqa: E402
 MAX_NUMNODES = 64                 # x86-64, CONFIG_NODES_SHIFT = 6
 
 

@@ -120,6 +120,7 @@ def split_vma(k, mm, vma, addr: int, new_below: bool):
     new = vm_area_struct(k.new_id(), mm, vma.vm_start, vma.vm_end, vma.vm_flags,
                          vma.vm_page_prot, vma.vm_pgoff, vma.vm_file)
     new.anon_vma = vma.anon_vma
+    new.vm_policy = vma.vm_policy
     if new_below:
         new.vm_end = addr
         vma.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT
