@@ -656,6 +656,14 @@ class Machine:
         from .snapshot import snapshot
         return snapshot(self.k)
 
+    def picture(self):
+        """Text + SVG picture of every live process, their ptes and pages, and swap."""
+        from .render.state import machine_picture
+        return machine_picture(self)
+
+    def _repr_html_(self):
+        return self.picture()._repr_html_()
+
     @property
     def counters(self):
         return self.k.counters
