@@ -28,6 +28,8 @@ ABI = {"PAGE_SIZE": 4096, "PROT_READ": 0x1, "PROT_WRITE": 0x2, "MAP_SHARED": 0x0
        "MPOL_MF_MOVE_ALL": 1 << 2}
 
 
+MPOL_BIND = 2           # <linux/mempolicy.h>, the same in 2.6.18 and 6.1
+
 # The race step: after each finished read the reader pauses for these many migration
 # steps in turn; the model's invariants (Machine.check) are checked every this many rounds.
 RACE_PAUSES = (0, 1, 2)
@@ -173,15 +175,15 @@ class Runner:
         out["ret"] = migrate(p, old_nodes=set(st["from"]), new_nodes=set(st["to"]))
 
     def op_mbind(self, st, p, out):
-        """mbind is not in the façade yet.  If the model has one, use it; otherwise
-        approximate mbind(MPOL_BIND, MPOL_MF_MOVE) by move_pages(MPOL_MF_MOVE) of the
-        range (same pages, same migration path; no policy is set) and say so."""
+        """mbind(MPOL_BIND, {node}, flags) through Machine.mbind(proc, addr, length, mode,
+        nodes, flags).  A model without mbind gets an approximation, labelled as such:
+        move_pages(MPOL_MF_MOVE) of the range (same pages, same migration path, no policy)."""
         addr, n = self.regions[st["region"]]
         mbind = getattr(self.m, "mbind", None)
         if mbind is not None:
             try:
-                out["ret"] = mbind(p, addr, n * PAGE_SIZE, nodes={st["node"]},
-                                   flags=self._flags(st["flags"])) or 0
+                out["ret"] = mbind(p, addr, n * PAGE_SIZE, getattr(self.rm, "MPOL_BIND", MPOL_BIND),
+                                   nodes={st["node"]}, flags=self._flags(st["flags"])) or 0
             except OSError as e:
                 out["ret"] = -e.errno
             return
