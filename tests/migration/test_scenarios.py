@@ -1163,3 +1163,84 @@ def test_s25_same_address_same_anon_vma_the_pfn_check_protects_the_other_entry()
     assert p.read(a, 6) == b"parent" and c.read(a, 6) == b"CHILD!"
     assert p.page(a).node == c.page(a).node == 1 and p.pte(a).pfn != c.pte(a).pfn
     m.check()
+
+
+# -- further interleavings ------------------------------------------------------------------------
+
+def test_v1_fault_takes_a_swap_cache_style_reference_and_sleeps_in_lock_page():
+    """
+        rfc-v1, entry in (after the unmap walk):  p: [anon] mig:O   O (L) c=1 iso
+        reader: do_swap_page -> V1's lookup_swap_cache returns O with a reference (c=2),
+                lock_page(O) sleeps
+        V1 6/6 checked the count before unmapping only: the migration still succeeds
+        reader wakes, locks O, sees the pte changed, backs out (put_page frees O), retries:
+        pte ro -> N (V1: no write bit)
+    """
+    m = machine("rfc-v1")
+    p, a = anon_page(m, b"v1v1")
+    old = p.pte(a).pfn
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
+    sub_until(m, mig, "after_unmap")
+    rd = m.access_path(p, a, write=False, length=4)
+    assert [m.step(rd) for _ in range(3)] == ["do_page_fault", "do_swap_page_lock", "blocked"]
+    assert m.page(old).count == 2 and m.counters["migration_entry_waits"] == 0
+    m.check([mig, rd])
+    m.finish(mig)
+    assert mig.result == 0 and [s for _, _, s, _ in mig.pm] == [1]
+    assert m.page(old).count == 1 and not freed(m, old)         # the reader's reference
+    m.check([rd])
+    assert m.step(rd) == "access" and freed(m, old)
+    m.finish(rd)
+    assert rd.result == b"v1v1" and rd.faults == 1
+    assert p.pte(a).present and not p.pte(a).writable and p.page(a).node == 1
+    m.check()
+
+
+def test_write_to_a_restored_pte_while_the_walk_goes_on_copies_the_locked_new_page():
+    """
+        A, B share O (R entries); remove walk has restored A (ro -> N), not yet B; N locked
+        A writes: do_wp_page cannot lock N (migration holds it) -> copy, even though N's
+        mapcount is 1 at that moment; then B is restored to N.  A and B stay apart.
+    """
+    m = machine()
+    A, B, a = _share(m, b"walk")
+    mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
+    sub = sub_until(m, mig, "walk_lock", walk="remove")
+    m.step(mig)                                          # lock + A's vma
+    new = sub.newpfn
+    assert A.pte(a).pfn == new and B.pte(a).is_migration
+    assert m.page(new).locked and m.page(new).mapcount == 1
+    before = m.counters.copy()
+    m.finish(m.access_path(A, a, write=True, data=b"W"))
+    d = delta(m, before)
+    assert d["cow_copy"] == 1 and d["cow_reuse"] == 0 and A.pte(a).pfn != new
+    m.check([mig])
+    m.finish(mig)
+    assert B.pte(a).pfn == new and m.page(new).mapcount == 1
+    assert A.read(a, 4) == b"Walk" and B.read(a, 4) == b"walk"
+    m.check()
+
+
+def test_fork_during_migration_does_not_copy_a_shared_vma_without_anon_vma():
+    """
+        p: [ rw shared anon ] mig W:O  (kernel-internal migration, entries in)
+        fork: copy_page_range skips the vma (no anon_vma): the child has no pte, no entry
+        after: p rw -> N; the child faults N in from the page cache
+    (verified-facts G10: S6 applies to anon/COW vmas only)
+    """
+    m = machine()
+    p = m.spawn()
+    a = p.mmap(None, P, RW, SHANON)
+    p.write(a, b"shm")
+    old = p.pte(a).pfn
+    path = kernel_migration(m, [old], 1)
+    path_until(m, path, "after_unmap")
+    assert p.pte(a).is_write_migration
+    fk, c = m.fork_path(p)
+    m.finish(fk)
+    assert c.pte(a).none and m.counters["fork_copied_migration_entry"] == 0
+    m.check([path])
+    m.finish(path)
+    assert path.result == 0 and p.pte(a).writable and p.page(a).node == 1
+    assert c.read(a, 3) == b"shm" and c.pte(a).pfn == p.pte(a).pfn
+    m.check()
