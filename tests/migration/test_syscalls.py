@@ -233,3 +233,49 @@ def test_migrate_pages_moves_shared_pages_only_with_cap_sys_nice(cap):
     assert p.page(s).node == (1 if cap else 0) and c.page(s).pfn == p.page(s).pfn
     assert p.page(s).mapcount == 2
     m.check()
+
+
+# -- mbind(2) ------------------------------------------------------------------------------------
+
+def test_mbind_move_skips_mlocked_vmas():
+    """
+        p: [ rw anon VM_LOCKED ] pfn L node 0      [ rw anon ] pfn U node 0
+        mbind(each range, MPOL_BIND {1}, MPOL_MF_MOVE): check_range -> vma_migratable()
+        leaves the mlocked vma out (no error, nothing moved); U moves to node 1
+    """
+    from refmodel import MPOL_BIND
+    m = machine()
+    p, l = anon_page(m, b"L")
+    p.mlock(l, P)
+    _, u = anon_page(m, b"U", proc=p)
+    assert m.mbind(p, l, P, MPOL_BIND, {1}, MPOL_MF_MOVE) == 0
+    assert p.page(l).node == 0 and m.last_call["pgmigrate_success"] == 0
+    assert m.mbind(p, u, P, MPOL_BIND, {1}, MPOL_MF_MOVE) == 0
+    assert p.page(u).node == 1 and m.last_call["pgmigrate_success"] == 1
+    assert p.read(l, 1) == b"L" and p.read(u, 1) == b"U"
+    m.check()
+
+
+def test_mbind_strict_reports_pages_left_behind_as_eio():
+    """
+        p: [ rw anon ] pfn X pinned (get_user_pages)
+        mbind(MPOL_BIND {1}, MPOL_MF_MOVE|MPOL_MF_STRICT): X fails 10 passes -> EIO
+        MOVE_ALL without CAP_SYS_NICE -> EPERM; unknown flags -> EINVAL
+    """
+    from refmodel import MPOL_BIND, MPOL_MF_STRICT
+    m = machine()
+    p, a = anon_page(m, b"X", cap=False)
+    pin = m.get_user_pages(p, a)
+    with pytest.raises(OSError) as e:
+        m.mbind(p, a, P, MPOL_BIND, {1}, MPOL_MF_MOVE | MPOL_MF_STRICT)
+    assert e.value.errno == errno.EIO
+    assert p.page(a).node == 0 and m.last_call["migrate_passes"] == 10
+    with pytest.raises(OSError) as e:
+        m.mbind(p, a, P, MPOL_BIND, {1}, MPOL_MF_MOVE_ALL)
+    assert e.value.errno == errno.EPERM
+    with pytest.raises(OSError) as e:
+        m.mbind(p, a, P, MPOL_BIND, {1}, 1 << 4)
+    assert e.value.errno == errno.EINVAL
+    m.check()
+    m.put_user_pages(pin)
+    m.check()
