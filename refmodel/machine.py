@@ -302,6 +302,7 @@ class Machine:
         self.processes: dict = {}
         self._next_pid = 1
         self._next_tid = 10_000            # tids of paths driven by hand (pids stay small)
+        self._on_finish: dict = {}         # tid -> what the façade does when that path ends
         self.files: dict = {}
         self.last_call = Counter()         # what the last migration system call cost
         self.pins = Counter()              # pfn -> references taken by get_user_pages
@@ -562,7 +563,8 @@ class Machine:
         if is_swap_pte(pte):
             e = pte_to_swp_entry(pte)
             if is_migration_entry(e, k.swp_types):
-                return k.pages[swp_offset(e)].data
+                page = k.pages.get(swp_offset(e))
+                return page.data if page is not None else None   # orphaned: the kernel check says so
             pfn = k.swapper_space.page_tree.get(e)
             if pfn is not None:
                 return k.pages[pfn].data
@@ -611,8 +613,9 @@ class Machine:
 
     def munmap_path(self, proc, addr: int, length: int):
         """munmap as a path (mmap_sem for write, then the zap)."""
-        self._shadow_forget(proc, addr, addr + length)
-        return mm_write_op(self._new_tid(), proc.pid, do_munmap, (addr, length))
+        path = mm_write_op(self._new_tid(), proc.pid, do_munmap, (addr, length))
+        self._on_finish[path.tid] = lambda: self._shadow_forget(proc, addr, addr + length)
+        return path
 
     def mprotect_path(self, proc, addr: int, length: int, prot: int):
         """mprotect as a path."""
@@ -620,9 +623,14 @@ class Machine:
 
     def exit_path(self, proc):
         """exit as a path: the address space is torn down when it finishes."""
-        self._shadow_forget(proc, 0, 1 << 64)
-        proc.alive = False
-        return mm_write_op(self._new_tid(), proc.pid, lambda k, mm: exit_mmap(k, mm), ())
+        path = mm_write_op(self._new_tid(), proc.pid, lambda k, mm: exit_mmap(k, mm), ())
+
+        def gone():
+            self._shadow_forget(proc, 0, 1 << 64)
+            proc.alive = False
+            del self.k.mms[proc.pid]
+        self._on_finish[path.tid] = gone
+        return path
 
     def step(self, path) -> str:
         """Run one step of path: returns its next step's name, or "blocked" if it must sleep."""
@@ -630,9 +638,12 @@ class Machine:
             return sched.DONE
         if getattr(path, path.pc)(self.k) is BLOCKED:
             return BLOCKED
-        if path.finished and isinstance(path, user_access) and path.data:
-            proc = self.processes[path.mm]
-            self._shadow_write(proc, path.addr, path.data)
+        if path.finished:
+            if isinstance(path, user_access) and path.data and path.error is None:
+                self._shadow_write(self.processes[path.mm], path.addr, path.data)
+            done = self._on_finish.pop(path.tid, None)
+            if done is not None:
+                done()
         return path.pc
 
     def run_until(self, path, pc: str, limit: int = 10_000) -> str:

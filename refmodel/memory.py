@@ -128,19 +128,23 @@ class user_access(KernelPath):
     """
 
     __slots__ = ("mm", "addr", "write", "data", "length", "node", "faults",
-                 "pfn", "orig_pte", "entry")
+                 "pfn", "orig_pte", "entry", "gup")
     first = "access"
 
-    def __init__(self, tid, mm_id, addr, write, data=b"", length=0, node=0):
+    def __init__(self, tid, mm_id, addr, write, data=b"", length=0, node=0, gup=False):
         super().__init__(tid)
         self.mm, self.addr, self.write = mm_id, addr, write
         self.data, self.length, self.node = data, length, node
         self.faults = 0
         self.pfn = self.orig_pte = self.entry = 0
+        # get_user_pages: the caller already holds mmap_sem (mlock holds it for write),
+        # so the fault neither takes nor drops it.
+        self.gup = gup
 
     def held_refs(self) -> dict:
         """Page references this fault holds while it sleeps or copies (pfn -> count)."""
-        if self.pc in ("migration_entry_wait", "do_swap_page_lock", "do_wp_page_copy"):
+        if self.pc in ("migration_entry_wait", "do_swap_page_lock", "do_wp_page_copy",
+                       "find_lock_page"):
             return {self.pfn: 1}
         return {}
 
@@ -172,7 +176,7 @@ class user_access(KernelPath):
     def do_page_fault(self, k):
         """arch do_page_fault + handle_mm_fault: find the vma, check rights, handle the pte."""
         mm = k.mms[self.mm]
-        if not down_read(mm.mmap_sem, self.tid):
+        if not self.gup and not down_read(mm.mmap_sem, self.tid):
             return BLOCKED
         k.stat("pgfault")
         vma = find_vma(mm, self.addr)
@@ -185,13 +189,18 @@ class user_access(KernelPath):
         self.handle_pte_fault(k, mm, vma)
         return None
 
+    def _up_read(self, k):
+        if not self.gup:
+            up_read(k.mms[self.mm].mmap_sem, self.tid)
+
     def _bad_area(self, mm):
-        up_read(mm.mmap_sem, self.tid)
+        if not self.gup:
+            up_read(mm.mmap_sem, self.tid)
         self.fail("SIGSEGV")
 
     def _return(self, k):
         """Fault handled: drop mmap_sem and let the CPU retry the access."""
-        up_read(k.mms[self.mm].mmap_sem, self.tid)
+        self._up_read(k)
         self.pc = "access"
 
     def handle_pte_fault(self, k, mm, vma):
@@ -202,9 +211,17 @@ class user_access(KernelPath):
             if pte_none(pte):
                 if vma.vm_file is None:
                     do_anonymous_page(k, mm, vma, self.addr, self.write, self.node)
-                elif do_no_page(k, mm, vma, self.addr, self.write, self.node) == VM_FAULT_SIGBUS:
-                    up_read(mm.mmap_sem, self.tid)
-                    return self.fail("SIGBUS")
+                else:
+                    locked = self.find_locked_page(k, vma)
+                    if locked is not None:
+                        # shmem_getpage -> find_lock_page: pin it and sleep on its lock
+                        get_page(locked)
+                        self.pfn = locked.pfn
+                        self.pc = "find_lock_page"
+                        return None
+                    if do_no_page(k, mm, vma, self.addr, self.write, self.node) == VM_FAULT_SIGBUS:
+                        self._up_read(k)
+                        return self.fail("SIGBUS")
                 return self._return(k)
             if pte_file(pte):
                 raise BUG("nonlinear file ptes are not modelled")
@@ -214,6 +231,30 @@ class user_access(KernelPath):
         # Spurious fault (another CPU fixed the pte): just mark it young (and dirty).
         mm.pgtable[vpn] = pte_mkyoung(pte_mkdirty(pte) if self.write else pte)
         return self._return(k)
+
+    # -- file pages: find_lock_page ----------------------------------------------------
+    def find_locked_page(self, k, vma):
+        """The page-cache page for addr if it is there and locked by someone (else None)."""
+        from .rmap import linear_page_index
+        pfn = vma.vm_file.f_mapping.page_tree.get(linear_page_index(vma, self.addr))
+        if pfn is None or not PageLocked(k.pages[pfn]):
+            return None
+        return k.pages[pfn]
+
+    def find_lock_page(self, k):
+        """Sleep until the page is unlocked; if it left the page cache meanwhile (migrated,
+        truncated) drop it and look again, else use it (shmem_getpage unlocks it at once)."""
+        page = k.pages.get(self.pfn)
+        if page is None:
+            raise BUG(f"find_lock_page: page {self.pfn} freed under a sleeper")
+        if TestSetPageLocked(page):
+            return BLOCKED
+        unlock_page(page)
+        page_cache_release(k, page)
+        mm = k.mms[self.mm]
+        vma = find_vma(mm, self.addr)
+        self.handle_pte_fault(k, mm, vma)      # look the page up again
+        return None
 
     # -- do_swap_page -------------------------------------------------------------------
     def do_swap_page(self, k, mm, vma, pte):
@@ -228,7 +269,7 @@ class user_access(KernelPath):
             if page is None:
                 # The slot was freed under us: back out if the pte changed, else OOM.
                 if mm.pgtable.get(self.addr >> PAGE_SHIFT, 0) == pte:
-                    up_read(mm.mmap_sem, self.tid)
+                    self._up_read(k)
                     return self.fail("OOM")
                 return self._return(k)
             k.stat("pgmajfault")

@@ -470,7 +470,8 @@ class do_move_pages(KernelPath):
         mm = k.mms[self.mm]
         if not down_read(mm.mmap_sem, self.tid):
             return BLOCKED
-        pm, pagelist, targets = [], [], []
+        pm, pagelist = [], []
+        first = {}                        # pfn -> index of the first entry naming that page
         for addr, node, _ in self.pm:
             page_pfn = 0                               # ZERO_PAGE(0): matches nothing moved
             vma = find_vma(mm, addr)                   # note: vm_start is not checked
@@ -483,7 +484,8 @@ class do_move_pages(KernelPath):
                 elif PageReserved(page):
                     err = -ENOENT                      # the ZERO_PAGE
                 else:
-                    page_pfn = page.pfn
+                    page_pfn = page.pfn                # pp->page: set before any other check
+                    first.setdefault(page.pfn, len(pm))
                     err = page.node
                     if err != node:
                         err = -EACCES
@@ -491,11 +493,13 @@ class do_move_pages(KernelPath):
                             err = isolate_lru_page(page)
                             if err == 0:
                                 pagelist.append(page.pfn)
-                                targets.append((page.pfn, node))
             pm.append((addr, node, err, page_pfn))
         self.pm = tuple(pm)
         if pagelist:
-            self.sub = migrate_pages(self.tid, pagelist, tuple(targets))
+            # new_page_node: the target and the status slot of a page are those of the
+            # FIRST entry that names it, even if a later entry is the one that isolated it.
+            targets = {pfn: pm[first[pfn]][1] for pfn in pagelist}
+            self.sub = migrate_pages(self.tid, pagelist, targets)
             self.pc = "migrate"
         else:
             self.result = -ENOENT
@@ -510,8 +514,8 @@ class do_move_pages(KernelPath):
             seen = set()
             pm = []
             for addr, node, err, pfn in self.pm:
-                if err == 0 and pfn in status and pfn not in seen:
-                    err = status[pfn]                  # new_page_node: first entry for the page
+                if pfn in status and pfn not in seen:
+                    err = status[pfn]                  # *result: the first entry for the page
                     seen.add(pfn)
                 pm.append((addr, node, err, pfn))
             self.pm = tuple(pm)

@@ -181,9 +181,11 @@ def make_pages_present(k, mm, start: int, end: int) -> None:
     for addr in range(start, end, PAGE_SIZE):
         vma = find_vma(mm, addr)
         write = bool(vma.vm_flags & VM_WRITE)
-        path = user_access(-1, mm.id, addr, write, b"" if write else b"", 0, k.mm_node(mm))
-        # get_user_pages faults the page without the user access; an empty write is that.
+        # get_user_pages under the caller's mmap_sem: an empty access that faults as needed.
+        path = user_access(-1, mm.id, addr, write, b"", 0, k.mm_node(mm), gup=True)
         run(k, path)
+        if path.error is not None:                 # get_user_pages: -EFAULT (VM_LOCKED stays)
+            raise OSError(errno.EFAULT, f"mlock: cannot fault in {addr:#x} ({path.error})")
 
 
 def do_mlock(k, mm, start: int, length: int, on: bool) -> int:

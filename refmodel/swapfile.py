@@ -19,13 +19,14 @@ SWAP_MAP_BAD = 0x8000
 class swap_info_struct:
     """One swap area: its size, per-slot use counts and stored contents."""
 
-    __slots__ = ("type", "max", "swap_map", "slots", "inuse_pages", "prio")
+    __slots__ = ("type", "max", "swap_map", "slots", "inuse_pages", "prio", "cluster_next")
 
     def __init__(self, type_: int, npages: int, prio: int):
         self.type, self.max, self.prio = type_, npages, prio
         self.swap_map: dict = {0: SWAP_MAP_BAD}   # offset -> count; absent = free slot
         self.slots: dict = {}                    # offset -> bytes written by swap_writepage
         self.inuse_pages = 0
+        self.cluster_next = 1                    # where scan_swap_map looks first
 
     def snapshot(self) -> tuple:
         return (self.type, self.max, tuple(sorted(self.swap_map.items())),
@@ -67,10 +68,12 @@ def get_swap_page(k) -> int:
     for si in sorted(k.swap_info, key=lambda s: -s.prio):
         if si.inuse_pages >= si.max - 1:
             continue
-        for offset in range(1, si.max):
+        # scan_swap_map: carry on from the last slot handed out, wrapping round once.
+        for offset in (*range(si.cluster_next, si.max), *range(1, si.cluster_next)):
             if offset not in si.swap_map:
                 si.swap_map[offset] = 1
                 si.inuse_pages += 1
+                si.cluster_next = offset + 1 if offset + 1 < si.max else 1
                 k.stat("swap_slots_taken")
                 return swp_entry(si.type, offset)
     return 0

@@ -1,0 +1,173 @@
+"""The explorer's invariants, checked in every state it reaches (and on every transition).
+
+On top of check.kernel_problems (counts and mapcounts against the ptes, rmap reachability,
+"a migration entry only for a locked page", swap_map, rss, anon_vma lifetime) they check what
+only an observer of the running threads can know: who waits on what, what each process
+should read (the shadow contents), and how the threads' schedules end.  Each problem is one
+sentence in plain words; the explorer stops at the first state that has one.
+"""
+
+from .check import kernel_problems
+from .mm import VM_SHARED, VM_WRITE
+from .page import PageLocked, ZERO_BYTES, page_mapcount
+from .page_alloc import ZERO_PFN
+from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present, pte_write
+from .sched import DONE
+from .swapops import is_migration_entry, pte_to_swp_entry, swp_offset
+
+SLEEPS = {"migration_entry_wait": "sleeps in migration_entry_wait on",
+          "do_swap_page_lock": "sleeps in lock_page on",
+          "do_wp_page_copy": "copies (COW) from"}
+
+
+# -- what each process should see: the shadow ------------------------------------------
+
+def shadow_key(k, mm_id: int, vpn: int):
+    """(key of the expected contents, key of the shared page) for page vpn of mm."""
+    mm = k.mms.get(mm_id)
+    addr = vpn << PAGE_SHIFT
+    vma = None
+    if mm is not None:
+        for v in mm.mmap:
+            if v.vm_start <= addr < v.vm_end:
+                vma = v
+                break
+    if vma is None:
+        return None, None
+    shared = None
+    if vma.vm_file is not None:
+        shared = ("s", vma.vm_file.f_mapping.id, ((addr - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff)
+    if vma.vm_flags & VM_SHARED:
+        return shared, shared
+    return ("p", mm_id, vpn), shared
+
+
+def expected(k, shadow: dict, mm_id: int, vpn: int) -> bytes:
+    """What process mm_id should read in page vpn, by the shadow's account."""
+    own, shared = shadow_key(k, mm_id, vpn)
+    if own is not None and own in shadow:
+        return shadow[own]
+    if shared is not None:
+        return shadow.get(shared, ZERO_BYTES)
+    return ZERO_BYTES
+
+
+def _show(data: bytes, exp: bytes) -> str:
+    i = next((i for i in range(PAGE_SIZE) if data[i] != exp[i]), 0)
+    return f"{data[i:i + 4]!r} at +{i} where {exp[i:i + 4]!r} belongs"
+
+
+# -- states --------------------------------------------------------------------------------
+
+def migrating_pfns(paths) -> set:
+    """Pages some unfinished migration is working on (its current page and its list)."""
+    out = set()
+    for p in paths:
+        if p.pc == DONE:
+            continue
+        sub = getattr(p, "sub", None)
+        for q in (p, sub):
+            if q is not None and hasattr(q, "walk_old") and q.pc != DONE:
+                out.add(q.cur)
+                out.update(q.remaining())
+    return out
+
+
+def state_problems(k, paths, names, shadow: dict, pins, where, kernel_cache=None) -> list:
+    """Every invariant the state breaks, in plain words (empty if none).
+
+    paths: the live threads (names: their names); shadow: expected contents; pins: pfn ->
+    references held by drivers (get_user_pages); where(mm_id, vpn) names a page for people.
+    """
+    problems = []
+    extra = dict(pins)
+    for p in paths:
+        if p.pc != DONE:
+            for pfn, n in p.held_refs().items():
+                extra[pfn] = extra.get(pfn, 0) + n
+    # 1. the kernel's own invariants (cached per kernel state and in-flight references)
+    if kernel_cache is not None:
+        key = (kernel_cache[0], tuple(sorted(extra.items())))
+        kp = kernel_cache[1].get(key)
+        if kp is None:
+            from collections import Counter
+            kp = kernel_cache[1][key] = tuple(kernel_problems(k, Counter(extra)))
+    else:
+        from collections import Counter
+        kp = kernel_problems(k, Counter(extra))
+    problems.extend(kp)
+    # 2. a thread that sleeps on a page holds a reference to it
+    for p, name in zip(paths, names):
+        for q in (p, getattr(p, "sub", None)):
+            if q is None or q.pc not in SLEEPS or not hasattr(q, "pfn"):
+                continue
+            if k.pages.get(q.pfn) is None:
+                problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn}, which has been freed")
+            elif q.held_refs().get(q.pfn, 0) < 1:
+                problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn} without holding a "
+                                f"reference to it: nothing stops it from being freed")
+    # 3. migration entries exist only while their migration runs; 4. contents; 5. COW
+    running = migrating_pfns(paths)
+    types = k.swp_types
+    for mm_id, mm in k.mms.items():
+        for vma in mm.mmap:
+            shared = vma.vm_flags & VM_SHARED
+            for vpn in vma.pages():
+                pte = mm.pgtable.get(vpn, 0)
+                if pte_present(pte):
+                    pfn = pte_pfn(pte)
+                    page = k.pages.get(pfn)
+                    if page is None:
+                        continue                          # kernel_problems names it
+                    exp = expected(k, shadow, mm_id, vpn)
+                    if page.data != exp:
+                        problems.append(f"{where(mm_id, vpn)} maps page {pfn} holding "
+                                        f"{_show(page.data, exp)} (a lost write or a leaked one)")
+                    if pte_write(pte):
+                        if not vma.vm_flags & VM_WRITE:
+                            problems.append(f"{where(mm_id, vpn)} is writable in a vma without "
+                                            f"VM_WRITE (mprotect's protection is lost)")
+                        elif not shared and (pfn == ZERO_PFN or page_mapcount(page) != 1):
+                            problems.append(f"{where(mm_id, vpn)} is writable while page {pfn} "
+                                            f"is mapped {page_mapcount(page)} times: COW is "
+                                            f"broken (a write shows in the other processes)")
+                elif is_swap_pte(pte):
+                    entry = pte_to_swp_entry(pte)
+                    if is_migration_entry(entry, types):
+                        pfn = swp_offset(entry)
+                        if pfn not in running:
+                            problems.append(f"{where(mm_id, vpn)} holds a migration entry for "
+                                            f"page {pfn}, but no migration of page {pfn} is "
+                                            f"running: the entry outlived its migration")
+                        page = k.pages.get(pfn)
+                        if page is not None:
+                            exp = expected(k, shadow, mm_id, vpn)
+                            if page.data != exp:
+                                problems.append(f"{where(mm_id, vpn)}: the page its migration "
+                                                f"entry names holds {_show(page.data, exp)}")
+                elif not shared and ("p", mm_id, vpn) in shadow and vma.vm_file is None:
+                    problems.append(f"{where(mm_id, vpn)} is empty although the process wrote "
+                                    f"{shadow[('p', mm_id, vpn)][:4]!r}...: its data is gone")
+    # 6. at the end: nothing locked, nothing held
+    if all(p.pc == DONE for p in paths):
+        for pfn, page in k.pages.items():
+            if PageLocked(page):
+                problems.append(f"every thread has finished but page {pfn} is still locked")
+        for mm_id, mm in k.mms.items():
+            if mm.mmap_sem.readers or mm.mmap_sem.writer is not None:
+                problems.append(f"every thread has finished but mm {mm_id}'s mmap_sem is held")
+    return problems
+
+
+def deadlock_problem(paths, names) -> str:
+    """Every unfinished thread sleeps and nothing can wake it."""
+    who = ", ".join(f"{n} at {step_name(p)}" for p, n in zip(paths, names) if p.pc != DONE)
+    return f"deadlock: every unfinished thread sleeps ({who}) and none can wake another"
+
+
+def step_name(p) -> str:
+    """The kernel function a path runs next (a sub-path's step for syscalls that drive one)."""
+    sub = getattr(p, "sub", None)
+    if sub is not None and p.pc == "migrate" and sub.pc != DONE:
+        return f"{type(sub).__name__}.{sub.pc}"
+    return p.pc
