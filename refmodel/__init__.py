@@ -20,10 +20,12 @@ from .pgtable import PAGE_SHIFT, PAGE_SIZE
 from .sched import Deadlock
 from .swapops import BUG
 
+from .explore import explore  # noqa: E402  (the interleaving explorer, issue #6)
+
 __version__ = "0.1.0"
 
 __all__ = ["Machine", "Process", "PteView", "PageView", "SegmentationFault", "InvariantError",
            "BUG", "Deadlock", "Era", "ERAS", "PAGE_SIZE", "PAGE_SHIFT", "PROT_NONE", "PROT_READ",
            "PROT_WRITE", "PROT_EXEC", "MAP_PRIVATE", "MAP_SHARED", "MAP_ANONYMOUS", "MAP_FIXED",
            "MPOL_MF_MOVE", "MPOL_MF_MOVE_ALL", "MPOL_MF_STRICT", "MPOL_DEFAULT", "MPOL_PREFERRED",
-           "MPOL_BIND", "MPOL_INTERLEAVE"]
+           "MPOL_BIND", "MPOL_INTERLEAVE", "explore"]

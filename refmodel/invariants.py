@@ -165,9 +165,25 @@ def deadlock_problem(paths, names) -> str:
     return f"deadlock: every unfinished thread sleeps ({who}) and none can wake another"
 
 
+def kernel_class(p) -> str:
+    """The kernel path's own name (a mutant subclass shows as the kernel path it mutates)."""
+    for c in type(p).__mro__:
+        if c.__module__ != "refmodel.explore_mutants":
+            return c.__name__
+    return type(p).__name__
+
+
 def step_name(p) -> str:
-    """The kernel function a path runs next (a sub-path's step for syscalls that drive one)."""
+    """The kernel function a path runs next (a sub-path's step for syscalls that drive one):
+    'do_page_fault', 'migrate_pages.walk_vma', 'dup_mmap.copy_page_range', 'do_munmap'."""
     sub = getattr(p, "sub", None)
     if sub is not None and p.pc == "migrate" and sub.pc != DONE:
-        return f"{type(sub).__name__}.{sub.pc}"
-    return p.pc
+        return f"{kernel_class(sub)}.{sub.pc}"
+    name = kernel_class(p)
+    if name == "user_access" or p.pc == DONE:
+        return p.pc
+    if name == "mm_write_op":
+        op = getattr(p.op, "__name__", "op")
+        op = "exit_mmap" if op == "exit_mmap_op" else op
+        return op if p.pc == "work" else f"{op}.{p.pc}"
+    return f"{name}.{p.pc}"

@@ -178,6 +178,15 @@ class Restorer:
         self.cur = snap
         return k
 
+    def reset(self) -> None:
+        """Forget what the live kernel holds (after a step died half way): rebuild fully."""
+        self.cur = None
+        self._page_t.clear()
+        self._mm_t.clear()
+        self._map_t.clear()
+        self.k.pages = {}
+        self.k.mms = {}
+
     def sync(self, snap: tuple) -> None:
         """The live kernel was stepped and then captured as snap: remember that it is there."""
         seen = self._page_t

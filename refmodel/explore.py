@@ -1,0 +1,919 @@
+"""The interleaving explorer: every schedule of a small configuration, on the real model.
+
+A configuration (explore_configs.json) sets up processes and pages through the façade, then
+names a few threads -- faults, move_pages, fork, munmap, mprotect, exit -- each one a kernel
+path of the model (sched.KernelPath) that stops where the kernel takes, drops or sleeps on a
+lock.  The explorer runs a breadth-first search over the states those threads can reach:
+
+    state = (kernel capture, each thread's locals, the shadow contents)
+
+hashable tuples with a visited set and parent pointers, so the first violation it meets has
+a shortest schedule.  Moving from state to state restores the live kernel from the capture
+(snapshot.Restorer: only the parts that differ are rebuilt), runs one real step, and
+captures again.  Identical threads are reduced by symmetry (sorted local states); busy
+polling shows up as a cycle of one thread's steps; a state where every unfinished thread
+sleeps is a deadlock.
+
+    >>> from refmodel import explore
+    >>> r = explore("canonical")                      # the 2.6.18 model: no violation
+    >>> r.violations, r.states > 0
+    ([], True)
+    >>> r = explore("canonical", mutant="no-ref-before-wait")
+    >>> r.violations[0].startswith("wP sleeps")    # doctest: +SKIP
+    True
+    >>> [s["thread"] for s in r.trace]               # doctest: +SKIP
+
+CLI: python -m refmodel.explore CONFIG [--era ERA] [--mutant M] [--bug B] [-s SEED] [--json]
+"""
+
+import json
+import random
+import sys
+import time
+from collections import deque
+from functools import lru_cache
+from pathlib import Path
+
+from . import invariants as inv
+from .check import InvariantError  # noqa: F401  (re-exported for users of explore)
+from .eras import ERAS
+from .explore_mutants import CLASSES as MUTANT_CLASSES
+from .fork import dup_mmap
+from .machine import Machine, mm_write_op
+from .memory import user_access
+from .migrate import (MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, do_move_pages, isolate_lru_page,
+                      migrate_pages)
+from .mmap import (MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE,
+                   do_munmap, exit_mmap)
+from .mprotect import sys_mprotect
+from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present, pte_write
+from .sched import BLOCKED, DONE
+from .snapshot import Restorer, capture, capture_path, restore_path
+from .swapops import BUG, is_migration_entry, pte_to_swp_entry
+
+DATA = Path(__file__).with_name("explore_configs.json")
+TID_BASE = 101                 # task ids of the explored threads (pids stay small)
+MODES = ("bfs", "bounded", "random")
+
+
+@lru_cache(maxsize=1)
+def load_data() -> dict:
+    """The configurations, mutants and historical bugs (explore_configs.json)."""
+    return json.loads(DATA.read_text())
+
+
+def configs() -> dict:
+    return load_data()["configs"]
+
+
+def mutants() -> dict:
+    return load_data()["mutants"]
+
+
+def bugs() -> dict:
+    return load_data()["bugs"]
+
+
+def exit_mmap_op(k, mm):
+    """exit(2) as an mm_write_op: the address space is torn down (exit_mmap)."""
+    exit_mmap(k, mm)
+
+
+_PATH_KINDS = {"user_access": user_access, "migrate_pages": migrate_pages, "dup_mmap": dup_mmap}
+
+
+# -- building a configuration ------------------------------------------------------------
+
+class World:
+    """One configuration set up on the façade, with its threads ready to run.
+
+    Everything the explorer, replay and the scheduler game share: how to take a step, how
+    to capture and canonicalise a state, and what the invariants say about it.
+    """
+
+    def __init__(self, config, era: str = "2.6.18", mutant: str | None = None,
+                 bug: str | None = None, symmetry: bool = True, **overrides):
+        self.bug = bug
+        self.mutant = mutant
+        classes = {}
+        era_overrides = {}
+        if bug is not None:
+            b = bugs()[bug]
+            config = config or b["config"]
+            era = b.get("era", era)
+            era_overrides.update(b.get("era_overrides", {}))
+            classes.update(b.get("classes", {}))
+        if mutant is not None:
+            mu = mutants()[mutant]
+            config = config or mu["config"]
+            era_overrides.update(mu.get("era_overrides", {}))
+            classes.update(mu.get("classes", {}))
+        era_overrides.update(overrides)
+        self.era_overrides_user = dict(overrides)
+        if isinstance(config, str):
+            self.name = config
+            config = configs()[config]
+        else:
+            self.name = config.get("name", "custom")
+        self.config = config
+        self.era_name = era
+        self.era_overrides = era_overrides
+        # kernel class -> mutant class, for paths we build and paths the kernel builds
+        self.subst = {_PATH_KINDS[base]: MUTANT_CLASSES[name] for base, name in classes.items()}
+        m = self.machine = Machine(era=era, nodes=config.get("nodes", 2),
+                                   pages_per_node=config.get("pages_per_node", 16),
+                                   **era_overrides)
+        self.procs, self.addrs = {}, {}
+        for action in config["setup"]:
+            self._setup(action)
+        self.specs = config["threads"]
+        self.names = [t["name"] for t in self.specs]
+        self.tids = [TID_BASE + i for i in range(len(self.specs))]
+        paths = [self._thread(t, tid) for t, tid in zip(self.specs, self.tids)]
+        self.pins = dict(m.pins)
+        shadow = {("p",) + key: data for key, data in m.shadow_private.items()}
+        shadow.update({("s",) + key: data for key, data in m.shadow_shared.items()})
+        self.mm_names = {pid: name for name, pid in self.procs.items()}
+        # symmetry: threads with the same spec (all but the name) are interchangeable
+        groups = {}
+        for i, t in enumerate(self.specs):
+            groups.setdefault(json.dumps({a: b for a, b in t.items() if a != "name"},
+                                         sort_keys=True), []).append(i)
+        self.groups = [g for g in groups.values() if len(g) > 1] if symmetry else []
+        self.nodes, self.ppn = len(m.k.nodes), m.k.nodes[0].end_pfn - m.k.nodes[0].start_pfn
+        self.R = Restorer(m.era, self.nodes, self.ppn)
+        self._intern = {}
+        self.kernel_cache = {}
+        kern = self.intern_kernel(capture(m.k))
+        self.init, self.init_perm = self.canonical(kern, tuple(self.capture_thread(p) for p in paths),
+                                                   self.freeze_ghost(shadow, set(), set()))
+
+    # -- setup actions (run on the façade, before exploring) --------------------------
+    def _setup(self, action):
+        m = self.machine
+        verb, who = action[0], action[1]
+        if verb == "spawn":
+            opts = action[2] if len(action) > 2 else {}
+            self.procs[who] = m.spawn(node=opts.get("node", 0),
+                                      cap_sys_nice=opts.get("cap_sys_nice", False)).pid
+        elif verb == "file":
+            m.create_file(who, action[2].get("pages", 1), action[2].get("fs", "tmpfs"))
+        elif verb == "mmap":
+            proc, opts = self.proc(who), action[3] if len(action) > 3 else {}
+            prot = _prot(opts.get("prot", "rw"))
+            length = opts.get("pages", 1) * PAGE_SIZE
+            if "file" in opts:
+                flags = MAP_SHARED if opts.get("shared") else MAP_PRIVATE
+                self.addrs[action[2]] = proc.mmap(None, length, prot, flags,
+                                                  file=m.files[opts["file"]])
+            else:
+                flags = (MAP_SHARED if opts.get("shared") else MAP_PRIVATE) | MAP_ANONYMOUS
+                self.addrs[action[2]] = proc.mmap(None, length, prot, flags)
+        elif verb == "write":
+            self.proc(who).write(self.addrs[action[2]], action[3].encode())
+        elif verb == "read":
+            self.proc(who).read(self.addrs[action[2]], action[3])
+        elif verb == "fork":
+            self.procs[action[2]] = self.proc(who).fork().pid
+        elif verb == "pin":
+            m.get_user_pages(self.proc(who), self.addrs[action[2]])
+        else:
+            raise ValueError(f"unknown setup action {verb!r}")
+
+    def proc(self, name):
+        return self.machine.processes[self.procs[name]]
+
+    def _thread(self, t, tid):
+        """The kernel path a thread spec describes, running as task tid."""
+        m, kind = self.machine, t["kind"]
+        cls = lambda base: self.subst.get(base, base)           # noqa: E731
+        if kind == "fork":
+            child = m._new_pid()
+            proc = self.proc(t["proc"])
+            m.k.node_of_pid[child] = proc.node
+            from .machine import Process
+            m.processes[child] = Process(m, child, proc.node, proc.cap_sys_nice)
+            self.procs[t["child"]] = child
+            return cls(dup_mmap)(tid, proc.pid, child)
+        proc = self.proc(t["proc"])
+        addr = self.addrs.get(t.get("addr"), 0) + t.get("offset", 0)
+        if kind in ("write", "read"):
+            write = kind == "write"
+            return cls(user_access)(tid, proc.pid, addr, write, t.get("data", "").encode(),
+                                    0 if write else t.get("length", 1), proc.node)
+        if kind == "move_pages":
+            flags = MPOL_MF_MOVE_ALL if t.get("flags", "MOVE") == "MOVE_ALL" else MPOL_MF_MOVE
+            return do_move_pages(tid, proc.pid, [(addr, t["node"], 0)], flags == MPOL_MF_MOVE_ALL)
+        if kind == "kernel_migrate":
+            # A migration holding no mmap_sem (hot-remove style): isolate now, then migrate.
+            page = m.k.pages[pte_pfn(proc.mm.pgtable[addr >> PAGE_SHIFT])]
+            if isolate_lru_page(page) != 0:
+                raise ValueError("kernel_migrate: the page is not on the LRU")
+            return cls(migrate_pages)(tid, [page.pfn], ((page.pfn, t["node"]),))
+        if kind == "munmap":
+            return mm_write_op(tid, proc.pid, do_munmap, (addr, t.get("pages", 1) * PAGE_SIZE))
+        if kind == "mprotect":
+            return mm_write_op(tid, proc.pid, sys_mprotect,
+                               (addr, t.get("pages", 1) * PAGE_SIZE, _prot(t.get("prot", "r"))))
+        if kind == "exit":
+            return mm_write_op(tid, proc.pid, exit_mmap_op, ())
+        raise ValueError(f"unknown thread kind {kind!r}")
+
+    # -- states ----------------------------------------------------------------------------
+    def intern(self, t):
+        return self._intern.setdefault(t, t)
+
+    def intern_kernel(self, kern: tuple) -> tuple:
+        """Share equal parts between states: less memory, and identity tests in restore."""
+        it = self._intern
+        pages, nodes, mms, layout, maps, swap, misc, locks = kern
+        pages = tuple([it.setdefault(x, x) for x in pages])
+        mms = tuple([it.setdefault(x, x) for x in mms])
+        maps = tuple([it.setdefault(x, x) for x in maps])
+        parts = (pages, nodes, mms, layout, maps, swap, misc, locks)
+        return tuple([it.setdefault(x, x) for x in parts])
+
+    def capture_thread(self, p) -> tuple:
+        """A thread's locals, without the fault counter (history only: a thread that faults
+        again and again without progress must come back to the same state)."""
+        if isinstance(p, user_access):
+            f = p.faults
+            p.faults = 0
+            t = capture_path(p)
+            p.faults = f
+            return self.intern(t)
+        return self.intern(capture_path(p))
+
+    @staticmethod
+    def freeze_ghost(shadow: dict, wbits: set, lost: set) -> tuple:
+        return (tuple(sorted(shadow.items())), tuple(sorted(wbits)), tuple(sorted(lost)))
+
+    @staticmethod
+    def thaw_ghost(g: tuple):
+        return dict(g[0]), set(g[1]), set(g[2])
+
+    def canonical(self, kern, threads, ghost):
+        """(state, perm): state with identical threads sorted; perm[j] = old position of
+        the thread now at position j (their task ids are renamed to match)."""
+        perm = None
+        for g in self.groups:
+            order = sorted(g, key=lambda i: hash(threads[i]))
+            if order != g:
+                if perm is None:
+                    perm = list(range(len(threads)))
+                for j, i in zip(g, order):
+                    perm[j] = i
+        if perm is None:
+            return (kern, threads, ghost), None
+        threads = tuple(threads[i] for i in perm)
+        rename = {self.tids[i]: self.tids[j] for j, i in enumerate(perm) if i != j}
+        locks = kern[7]
+        if locks[0] or locks[1] or locks[2]:
+            r = lambda t: rename.get(t, t)                       # noqa: E731
+            locks = (tuple((mid, tuple(sorted(r(t) for t in rd)), r(w)) for mid, rd, w in locks[0]),
+                     tuple((a, r(h)) for a, h in locks[1]), tuple((a, r(h)) for a, h in locks[2]))
+            kern = kern[:7] + (locks,)
+        return (kern, threads, ghost), perm
+
+    def live(self, state, restorer=None):
+        """(kernel, paths, shadow, wbits, lost): a live copy of state."""
+        R = restorer or Restorer(self.machine.era, self.nodes, self.ppn)
+        kern, threads, ghost = state
+        k = R.restore(kern)
+        paths = [restore_path(t, tid) for t, tid in zip(threads, self.tids)]
+        return k, paths, *self.thaw_ghost(ghost)
+
+    # -- one step ------------------------------------------------------------------------------
+    def run_step(self, k, paths, i, shadow, wbits, lost):
+        """Run thread i's next step on the live kernel.  Returns BLOCKED (nothing changed),
+        or a list of problems the transition itself shows (a BUG, a stale read, an extra
+        fault); shadow, wbits and lost are updated in place."""
+        p = paths[i]
+        before = _pgtables(k)
+        pc, sub_pc = p.pc, getattr(getattr(p, "sub", None), "pc", None)
+        iop = getattr(p, "i", None) if isinstance(p, dup_mmap) else None
+        try:
+            r = getattr(p, pc)(k)
+        except BUG as e:
+            self.R.reset()
+            return [f"kernel BUG in {self.names[i]}'s {inv.step_name(p) if p.pc == pc else pc}: {e}"]
+        except (KeyError, AttributeError, IndexError) as e:
+            self.R.reset()
+            return [f"the kernel crashed in {self.names[i]}'s {pc}: {type(e).__name__} {e} "
+                    f"(it used an object that no longer exists)"]
+        if r is BLOCKED:
+            return BLOCKED
+        sub = getattr(p, "sub", None)
+        if sub is not None and type(sub) in self.subst:
+            sub.__class__ = self.subst[type(sub)]
+        problems = []
+        # the shadow: writes land, fork copies, munmap and exit forget
+        if isinstance(p, user_access):
+            vpn = p.addr >> PAGE_SHIFT
+            if pc == "access" and p.pc == "do_page_fault" and p.write and (p.mm, vpn) in lost:
+                problems.append(f"{self.names[i]}'s write faults on {self.where(p.mm, vpn)}, "
+                                f"which was writable before migration and came back read-only: "
+                                f"the lost write bit costs an extra fault")
+            if p.pc == DONE and p.error is None:
+                off = p.addr & (PAGE_SIZE - 1)
+                if p.write:
+                    own, _ = inv.shadow_key(k, p.mm, vpn)
+                    old = inv.expected(k, shadow, p.mm, vpn)
+                    shadow[own] = old[:off] + p.data + old[off + len(p.data):]
+                else:
+                    exp = inv.expected(k, shadow, p.mm, vpn)[off:off + p.length]
+                    if p.result != exp:
+                        problems.append(f"{self.names[i]} read {p.result!r} at "
+                                        f"{self.where(p.mm, vpn)}, expected {exp!r}: a stale read")
+        elif isinstance(p, dup_mmap) and pc == "copy_page_range":
+            vma = k.mms[p.oldmm].mmap[iop]
+            for vpn in vma.pages():
+                key = ("p", p.oldmm, vpn)
+                if key in shadow:
+                    shadow[("p", p.mm, vpn)] = shadow[key]
+            wbits.difference_update({x for x in wbits if x[0] == p.oldmm})
+        elif isinstance(p, mm_write_op) and pc == "work":
+            if p.op is do_munmap:
+                lo, hi = p.args[0] >> PAGE_SHIFT, (p.args[0] + p.args[1]) >> PAGE_SHIFT
+                for key in [x for x in shadow if x[0] == "p" and x[1] == p.mm and lo <= x[2] < hi]:
+                    del shadow[key]
+            elif p.op is exit_mmap_op:
+                for key in [x for x in shadow if x[0] == "p" and x[1] == p.mm]:
+                    del shadow[key]
+            wbits.difference_update({x for x in wbits if x[0] == p.mm})
+        # the write bit across migration: which entries replaced writable ptes
+        after = _pgtables(k)
+        types = k.swp_types
+        for mm_id, pt in after.items():
+            old = before.get(mm_id)
+            if old == pt:
+                continue
+            old = old or {}
+            for vpn in set(pt) | set(old):
+                a, b = old.get(vpn, 0), pt.get(vpn, 0)
+                if a == b:
+                    continue
+                key = (mm_id, vpn)
+                a_entry = is_swap_pte(a) and is_migration_entry(pte_to_swp_entry(a), types)
+                b_entry = is_swap_pte(b) and is_migration_entry(pte_to_swp_entry(b), types)
+                if pte_present(a) and b_entry:
+                    if pte_write(a):
+                        wbits.add(key)
+                elif a_entry and pte_present(b):
+                    if key in wbits and not pte_write(b):
+                        lost.add(key)
+                    wbits.discard(key)
+                else:
+                    wbits.discard(key)
+                    if not (pte_present(a) and pte_present(b) and pte_pfn(a) == pte_pfn(b)
+                            and not pte_write(a) and not pte_write(b)):
+                        lost.discard(key)
+        return problems
+
+    def where(self, mm_id, vpn) -> str:
+        """'P:a' for a page people know by name, else 'mm 3 at 0x...'."""
+        proc = self.mm_names.get(mm_id, f"mm{mm_id}")
+        for name, addr in self.addrs.items():
+            if addr >> PAGE_SHIFT == vpn:
+                return f"{proc}:{name}"
+        return f"{proc}:{vpn << PAGE_SHIFT:#x}"
+
+    def problems(self, k, paths, shadow, kern=None) -> list:
+        """Every invariant the live state breaks."""
+        cache = (kern, self.kernel_cache) if kern is not None else None
+        return inv.state_problems(k, paths, self.names, shadow, self.pins, self.where, cache)
+
+    def label(self, p) -> str:
+        return inv.step_name(p)
+
+
+def _pgtables(k) -> dict:
+    return {mid: dict(mm.pgtable) for mid, mm in k.mms.items()}
+
+
+def _prot(s: str) -> int:
+    return ((PROT_READ if "r" in s else 0) | (PROT_WRITE if "w" in s else 0)
+            | (PROT_EXEC if "x" in s else 0))
+
+
+# -- results ---------------------------------------------------------------------------------
+
+class Result:
+    """What an exploration found: counts, time, the violations and the shortest trace."""
+
+    def __init__(self, world, mode, seed=None):
+        self.world = world
+        self.config, self.era, self.mutant, self.bug = world.name, world.era_name, world.mutant, world.bug
+        self.mode, self.seed = mode, seed
+        self.exhaustive = mode == "bfs"
+        self.states = self.transitions = 0
+        self.seconds = 0.0
+        self.violations: list = []
+        self.trace: list = []              # [{"thread": name, "step": kernel function}]
+        self.depth = 0
+        self.kind = None                   # "safety", "liveness", "deadlock" or "bug"
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def to_json(self) -> dict:
+        return {"config": self.config, "era": self.era, "mutant": self.mutant, "bug": self.bug,
+                "mode": self.mode, "exhaustive": self.exhaustive, "seed": self.seed,
+                "states": self.states, "transitions": self.transitions,
+                "seconds": round(self.seconds, 4), "violations": self.violations,
+                "kind": self.kind, "trace": self.trace}
+
+    def steps(self) -> list:
+        """The trace as thread names only: what replay() takes."""
+        return [s["thread"] for s in self.trace]
+
+    def render(self, html: bool = False) -> str:
+        """The counterexample one row per step (text, or HTML)."""
+        from .render.trace import trace_html, trace_text
+        if not self.trace and not self.violations:
+            return "no violation"
+        rep = replay(self.world.config if self.world.name == "custom" else self.config,
+                     self.steps(), era=self.era, mutant=self.mutant, bug=self.bug,
+                     **self.world.era_overrides_user)
+        return trace_html(rep) if html else trace_text(rep)
+
+    def _repr_html_(self):
+        if self.violations:
+            return self.render(html=True)
+        return f"<pre>{self.summary()}</pre>"
+
+    def summary(self) -> str:
+        label = "exhaustive" if self.exhaustive else "NOT exhaustive"
+        head = (f"{self.config} era={self.era}" + (f" mutant={self.mutant}" if self.mutant else "")
+                + (f" bug={self.bug}" if self.bug else ""))
+        rate = self.states / self.seconds if self.seconds else 0
+        lines = [f"{head}: {self.states} states, {self.transitions} transitions, "
+                 f"{self.seconds:.3f} s ({rate:,.0f} states/s, {self.mode}, {label})"]
+        if self.violations:
+            lines.append(f"VIOLATION ({self.kind}) after {len(self.trace)} steps: {self.violations[0]}")
+        else:
+            lines.append("no violation" + ("" if self.exhaustive else " found (NOT exhaustive)"))
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"<explore {self.summary()}>"
+
+
+# -- the search --------------------------------------------------------------------------------
+
+class Explorer:
+    """Breadth-first search (or bounded-preemption, or random walks) over one World."""
+
+    def __init__(self, world: World, progress: bool = False, max_states: int = 2_000_000):
+        self.w = world
+        self.progress = progress
+        self.max_states = max_states
+
+    def successor(self, state, i):
+        """(next state, perm, problems) for thread i's step, or BLOCKED."""
+        w = self.w
+        kern, threads, ghost = state
+        k = w.R.restore(kern)
+        p = restore_path(threads[i], w.tids[i])
+        paths = _Lazy(threads, w.tids, i, p)
+        shadow, wbits, lost = w.thaw_ghost(ghost)
+        out = w.run_step(k, paths, i, shadow, wbits, lost)
+        if out is BLOCKED:
+            return BLOCKED
+        if out and w.R.cur is None:                  # a BUG left the kernel half-changed
+            return None, None, out
+        nk = w.intern_kernel(capture(k))
+        w.R.sync(nk)
+        nthreads = threads[:i] + (w.capture_thread(p),) + threads[i + 1:]
+        ghost2 = w.freeze_ghost(shadow, wbits, lost)
+        if ghost2 == ghost:
+            ghost2 = ghost
+        nstate, perm = w.canonical(nk, nthreads, ghost2)
+        return nstate, perm, out
+
+    def check_state(self, state) -> list:
+        w = self.w
+        k = w.R.restore(state[0])
+        paths = [restore_path(t, tid) for t, tid in zip(state[1], w.tids)]
+        return w.problems(k, paths, dict(state[2][0]), kern=state[0])
+
+    def bfs(self) -> Result:
+        """Exhaustive breadth-first search: the first violation has a shortest schedule."""
+        w = self.w
+        res = Result(w, "bfs")
+        t0 = time.perf_counter()
+        init = w.init
+        parent = {init: None}                # state -> (parent state, thread position)
+        found = None
+        problems = self.check_state(init)
+        if problems:
+            found = (init, None, problems, "safety")
+        n = len(w.tids)
+        frontier = deque([init])
+        transitions = 0
+        next_report = 50_000
+        successor, check_state = self.successor, self.check_state
+        while frontier and found is None:
+            s = frontier.popleft()
+            threads = s[1]
+            enabled = unfinished = False
+            for i in range(n):
+                if threads[i][1] == DONE:
+                    continue
+                unfinished = True
+                out = successor(s, i)
+                if out is BLOCKED:
+                    continue
+                enabled = True
+                transitions += 1
+                nstate, perm, tprob = out
+                if tprob:
+                    found = (s, i, tprob, _kind(tprob))
+                    break
+                if nstate in parent:
+                    if nstate == s or self._spins(parent, s, i, nstate):
+                        found = (s, i, [self._spin_message(s, i)], "liveness")
+                        break
+                    continue
+                parent[nstate] = (s, i)
+                problems = check_state(nstate)
+                if problems:
+                    found = (nstate, None, problems, "safety")
+                    break
+                frontier.append(nstate)
+                if len(parent) >= next_report:
+                    next_report += 50_000
+                    if self.progress:
+                        print(f"  .. {len(parent):,} states, {transitions:,} transitions, "
+                              f"{time.perf_counter() - t0:.1f} s, frontier {len(frontier):,}",
+                              file=sys.stderr, flush=True)
+                    if len(parent) >= self.max_states:
+                        raise RuntimeError(f"more than {self.max_states:,} states: use "
+                                           f"mode='random' or 'bounded' for a configuration this big")
+            if found is None and not enabled and unfinished:
+                found = (s, None, [self._deadlock(s)], "deadlock")
+        res.seconds = time.perf_counter() - t0
+        res.states, res.transitions = len(parent), transitions
+        if found is not None:
+            self._report(res, parent, found)
+        return res
+
+    def bounded(self, bound: int) -> Result:
+        """Breadth-first search over schedules with at most `bound` preemptions (switching
+        away from a thread that could have gone on running).  NOT exhaustive."""
+        w = self.w
+        res = Result(w, "bounded")
+        t0 = time.perf_counter()
+        start = (w.init, -1, 0)              # (state, last actor position, preemptions)
+        parent = {start: None}
+        states = {w.init}
+        found = None
+        problems = self.check_state(w.init)
+        if problems:
+            found = (start, None, problems, "safety")
+        frontier = deque([start])
+        transitions = 0
+        n = len(w.tids)
+        while frontier and found is None:
+            node = frontier.popleft()
+            s, last, used = node
+            outs = {}
+            for i in range(n):
+                if s[1][i][1] != DONE:
+                    out = self.successor(s, i)
+                    if out is not BLOCKED:
+                        outs[i] = out
+            if not outs and any(t[1] != DONE for t in s[1]):
+                found = (node, None, [self._deadlock(s)], "deadlock")
+                break
+            for i, (nstate, perm, tprob) in outs.items():
+                cost = used + (1 if last >= 0 and i != last and last in outs else 0)
+                if cost > bound:
+                    continue
+                transitions += 1
+                if tprob:
+                    found = (node, i, tprob, _kind(tprob))
+                    break
+                nxt = (nstate, perm.index(i) if perm else i, cost)
+                if nstate == s:
+                    found = (node, i, [self._spin_message(s, i)], "liveness")
+                    break
+                if nxt in parent:
+                    continue
+                parent[nxt] = (node, i)
+                if nstate not in states:
+                    states.add(nstate)
+                    problems = self.check_state(nstate)
+                    if problems:
+                        found = (nxt, None, problems, "safety")
+                        break
+                frontier.append(nxt)
+        res.seconds = time.perf_counter() - t0
+        res.states, res.transitions = len(states), transitions
+        if found is not None:
+            self._report(res, parent, found)
+        return res
+
+    def _report(self, res, parent, found):
+        s, i, probs, kind = found
+        res.violations, res.kind = list(probs), kind
+        positions = self._path(parent, s)
+        if i is not None:
+            positions.append((s, i))
+        res.trace = self.named(positions)
+
+    def _deadlock(self, s) -> str:
+        w = self.w
+        paths = [restore_path(t, tid) for t, tid in zip(s[1], w.tids)]
+        return inv.deadlock_problem(paths, w.names)
+
+    def _spins(self, parent, s, i, target) -> bool:
+        """Did thread i alone lead from target to s (so that its step closes a cycle)?"""
+        cur = s
+        for _ in range(32):
+            if cur == target:
+                return True
+            link = parent.get(cur)
+            if link is None or link[1] != i:
+                return False
+            cur = link[0]
+        return False
+
+    def _spin_message(self, s, i) -> str:
+        w = self.w
+        p = restore_path(s[1][i], w.tids[i])
+        return (f"liveness: {w.names[i]} keeps retrying without progress at "
+                f"{inv.step_name(p)} -- it faults, returns and faults again on the same "
+                f"migration entry (busy polling) for as long as the page stays locked")
+
+    def _path(self, parent, s) -> list:
+        out = []
+        while parent[s] is not None:
+            s, i = parent[s]
+            out.append((s, i))
+        out.reverse()
+        return out
+
+    def named(self, positions) -> list:
+        """Canonical (state, position) pairs -> [{thread, step}] by replaying from the start
+        with the real (unsorted) threads, following the symmetry permutations."""
+        w = self.w
+        R = Restorer(w.machine.era, w.nodes, w.ppn)
+        k, paths, shadow, wbits, lost = w.live(w.init, R)
+        order = list(w.init_perm or range(len(paths)))   # canonical position -> live index
+        names = list(w.names)
+        steps = []
+        for _, pos in positions:
+            i = order[pos]
+            p = paths[i]
+            steps.append({"thread": names[i], "step": inv.step_name(p)})
+            if w.run_step(k, paths, i, shadow, wbits, lost) is BLOCKED:
+                raise RuntimeError("the trace does not replay: a step sleeps")
+            threads = tuple(w.capture_thread(q) for q in paths)
+            _, perm = w.canonical(w.intern_kernel(capture(k)), threads, None)
+            if perm is not None:
+                # perm is relative to the live order: canonical position j holds live thread perm[j]
+                order = list(perm)
+            else:
+                order = list(range(len(paths)))
+        return steps
+
+    def random_walks(self, seed: int, walks: int = 2000, depth: int = 200) -> Result:
+        """Seeded random schedules (NOT exhaustive): stop at the first violation."""
+        w = self.w
+        res = Result(w, "random", seed)
+        rng = random.Random(seed)
+        t0 = time.perf_counter()
+        seen = {w.init}
+        transitions = 0
+        for _ in range(walks):
+            s, positions = w.init, []
+            for _ in range(depth):
+                choices = [i for i in range(len(w.tids)) if s[1][i][1] != DONE]
+                rng.shuffle(choices)
+                moved = False
+                for i in choices:
+                    out = self.successor(s, i)
+                    if out is BLOCKED:
+                        continue
+                    moved = True
+                    transitions += 1
+                    nstate, perm, tprob = out
+                    positions.append((s, i))
+                    if tprob:
+                        return self._stop(res, t0, seen, transitions, positions, tprob, "safety")
+                    if nstate == s:
+                        return self._stop(res, t0, seen, transitions, positions,
+                                          [self._spin_message(s, i)], "liveness")
+                    if nstate not in seen:
+                        seen.add(nstate)
+                        probs = self.check_state(nstate)
+                        if probs:
+                            return self._stop(res, t0, seen, transitions, positions, probs, "safety")
+                    s = nstate
+                    break
+                if not moved:
+                    if choices:
+                        k = w.R.restore(s[0])
+                        paths = [restore_path(t, tid) for t, tid in zip(s[1], w.tids)]
+                        return self._stop(res, t0, seen, transitions, positions,
+                                          [inv.deadlock_problem(paths, w.names)], "deadlock")
+                    break
+        res.seconds = time.perf_counter() - t0
+        res.states, res.transitions = len(seen), transitions
+        return res
+
+    def _stop(self, res, t0, seen, transitions, positions, probs, kind):
+        res.seconds = time.perf_counter() - t0
+        res.states, res.transitions = len(seen), transitions
+        res.violations, res.kind = list(probs), kind
+        res.trace = self.named(positions)
+        return res
+
+
+def _kind(problems) -> str:
+    return "bug" if problems[0].startswith(("kernel BUG", "the kernel crashed")) else "safety"
+
+
+class _Lazy(list):
+    """The thread list of a state with only the acting thread restored (the others are
+    restored on demand: a step reads no other thread's locals)."""
+
+    def __init__(self, threads, tids, i, p):
+        super().__init__([None] * len(threads))
+        self[i] = p
+
+
+# -- the API -------------------------------------------------------------------------------
+
+def explore(config=None, era: str = "2.6.18", mutant: str | None = None, bug: str | None = None,
+            mode: str = "bfs", seed: int | None = None, symmetry: bool = True,
+            bound: int = 2, progress: bool = False, walks: int = 2000, **overrides) -> Result:
+    """Explore every schedule of config (a name from explore_configs.json, or a dict).
+
+    era: the kernel (see eras.ERAS); mutant: a step removed (see mutants()); bug: a
+    historical bug, run in its own configuration and era; mode: "bfs" (exhaustive, shortest
+    counterexample), "bounded" (at most `bound` preemptions) or "random" (seeded walks, NOT
+    exhaustive); symmetry: sort identical threads.  Returns a Result with states,
+    transitions, seconds, violations and trace.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    if config is None and mutant is None and bug is None:
+        raise ValueError("explore() needs a configuration, a mutant or a bug")
+    if bug is not None:
+        era = bugs()[bug].get("era", era)
+    w = World(config, era=era, mutant=mutant, bug=bug, symmetry=symmetry, **overrides)
+    ex = Explorer(w, progress=progress)
+    if mode == "random":
+        if seed is None:
+            seed = random.randrange(1 << 32)
+        return ex.random_walks(seed, walks=walks)
+    if mode == "bounded":
+        return ex.bounded(bound)
+    return ex.bfs()
+
+
+class Replay:
+    """A schedule run again on the real model: one frame per state (for the renderer)."""
+
+    def __init__(self, world, steps):
+        self.world = world
+        self.steps = steps
+        self.frames = []             # (thread name or None, step label, kernel, paths, problems)
+        self.violations = []
+
+
+def replay(config, steps, era: str = "2.6.18", mutant: str | None = None,
+           bug: str | None = None, **overrides) -> Replay:
+    """Run a schedule (a list of thread names, or of {"thread": name} dicts) again, checking
+    every invariant after each step; .violations lists what the last state breaks."""
+    from .render.trace import frame
+    if bug is not None:
+        era = bugs()[bug].get("era", era)
+    w = World(config, era=era, mutant=mutant, bug=bug, symmetry=False, **overrides)
+    rep = Replay(w, steps)
+    R = w.R
+    k, paths, shadow, wbits, lost = w.live(w.init, R)
+    rep.frames.append(frame(w, k, paths, None, None, []))
+    for st in steps:
+        name = st["thread"] if isinstance(st, dict) else st
+        i = w.names.index(name)
+        label = inv.step_name(paths[i])
+        out = w.run_step(k, paths, i, shadow, wbits, lost)
+        if out is BLOCKED:
+            raise ValueError(f"step {len(rep.frames)}: {name} cannot run at {label} (it sleeps)")
+        probs = list(out) if out else []
+        if not probs or R.cur is not None:
+            probs += w.problems(k, paths, shadow)
+        rep.frames.append(frame(w, k, paths, name, label, probs))
+        if probs:
+            rep.violations = probs
+            break
+    else:
+        if all(p.pc == DONE for p in paths):
+            pass
+        elif not any(_can_run(w, k, paths, i) for i in range(len(paths)) if paths[i].pc != DONE):
+            rep.violations = [inv.deadlock_problem(paths, w.names)]
+        elif _spinning(w, steps):
+            p = paths[w.names.index(steps[-1] if isinstance(steps[-1], str) else steps[-1]["thread"])]
+            rep.violations = [f"liveness: {steps[-1]} is back where it started at "
+                              f"{inv.step_name(p)} without progress (busy polling)"]
+    return rep
+
+
+def _can_run(w, k, paths, i) -> bool:
+    """Would thread i's step run (not sleep)?  Tried on a copy of the state."""
+    from .snapshot import capture as cap
+    kern = cap(k)
+    R = Restorer(w.machine.era, w.nodes, w.ppn)
+    k2 = R.restore(kern)
+    p = restore_path(capture_path(paths[i]), w.tids[i])
+    try:
+        return getattr(p, p.pc)(k2) is not BLOCKED
+    except Exception:
+        return True
+
+
+def _spinning(w, steps) -> bool:
+    """A schedule that ends with one thread's cycle (used for liveness counterexamples)."""
+    return len(steps) >= 2 and len({(s if isinstance(s, str) else s["thread"]) for s in steps[-2:]}) == 1
+
+
+# -- the CLI -------------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m refmodel.explore",
+                                 description="Explore every schedule of a configuration on the model.")
+    ap.add_argument("config", nargs="?", help="a configuration name (see --list)")
+    ap.add_argument("--era", default=None, help=f"one of {', '.join(ERAS)} (default 2.6.18)")
+    ap.add_argument("--mutant", default=None, help="a step removed from the design (see --list)")
+    ap.add_argument("--bug", default=None, help="a historical bug, in its configuration and era")
+    ap.add_argument("--mode", default=None, choices=MODES)
+    ap.add_argument("-s", "--seed", type=int, default=None, help="random mode: the seed")
+    ap.add_argument("--bound", type=int, default=2, help="bounded mode: preemptions allowed")
+    ap.add_argument("--no-symmetry", action="store_true", help="do not sort identical threads")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--html", action="store_true", help="print the counterexample as HTML")
+    ap.add_argument("--list", action="store_true", help="list configurations, mutants and bugs")
+    args = ap.parse_args(argv)
+    if args.list:
+        for name in configs():
+            print(f"config {name}")
+        for name in mutants():
+            print(f"mutant {name}")
+        for name in bugs():
+            print(f"bug {name}")
+        return 0
+    if args.config is None and args.mutant is None and args.bug is None:
+        ap.error("give a CONFIG, --mutant or --bug (or --list)")
+    for kind, name, table in (("mutant", args.mutant, mutants()), ("bug", args.bug, bugs())):
+        if name is not None and name not in table:
+            ap.error(f"unknown {kind} {name!r}; see --list")
+    if args.config is not None and args.config not in configs():
+        ap.error(f"unknown configuration {args.config!r}; see --list")
+    era = args.era or (bugs()[args.bug].get("era") if args.bug else None) or "2.6.18"
+    if args.era and args.era not in ERAS:
+        ap.error(f"unknown era {args.era!r}")
+    mode = args.mode or ("random" if args.seed is not None else "bfs")
+    seed = args.seed
+    if mode == "random" and seed is None:
+        seed = random.randrange(1 << 32)
+    config = args.config or (mutants()[args.mutant]["config"] if args.mutant else
+                             bugs()[args.bug]["config"])
+    settings = [("config", config), ("era", era), ("mutant", args.mutant), ("bug", args.bug),
+                ("mode", mode), ("symmetry", not args.no_symmetry)]
+    if mode == "random":
+        settings.append(("seed", seed))
+    if mode == "bounded":
+        settings.append(("bound", args.bound))
+    if not args.json:
+        for key, val in settings:
+            print(f"ARG {key} {val}")
+        if mode != "bfs":
+            print(f"NOTE {mode} mode is NOT exhaustive: no violation found proves nothing")
+        if args.bug:
+            b = bugs()[args.bug]
+            print(f"BUG {b['title']}\nFIX {b['fix']}\nLINK {b['link']}")
+    r = explore(config, era=era, mutant=args.mutant, bug=args.bug, mode=mode, seed=seed,
+                symmetry=not args.no_symmetry, bound=args.bound, progress=True)
+    if args.json:
+        print(json.dumps(r.to_json()))
+    else:
+        print(r.summary())
+        if r.violations:
+            print()
+            print(r.render(html=args.html))
+    return 1 if r.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+# `from refmodel import explore` gives the function; refmodel.explore.replay & co. still work.
+for _name in ("replay", "configs", "mutants", "bugs", "World", "Explorer", "Result", "main",
+              "load_data"):
+    setattr(explore, _name, globals()[_name])
