@@ -54,6 +54,10 @@ class mm_write_op(KernelPath):
 
     def work(self, k):
         mm = k.mms[self.mm]
+        # Linking or unlinking a vma (munmap, exit, mmap) takes anon_vma->lock/i_mmap_lock:
+        # wait while an rmap walk holds one across its steps (mprotect without a split needs none).
+        if self.op is not sys_mprotect and _rmap_lock_held_by_other(mm, self.tid):
+            return BLOCKED
         try:
             self.result = self.op(k, mm, *self.args)
         except OSError as e:
@@ -65,6 +69,17 @@ class mm_write_op(KernelPath):
         up_write(k.mms[self.mm].mmap_sem, self.tid)
         self.pc = sched.DONE
         return None
+
+
+def _rmap_lock_held_by_other(mm, tid) -> bool:
+    """Does another task hold the anon_vma lock or i_mmap_lock of one of mm's vmas?"""
+    for vma in mm.mmap:
+        av = vma.anon_vma
+        if av is not None and av.lock not in (None, tid):
+            return True
+        if vma.vm_file is not None and vma.vm_file.f_mapping.i_mmap_lock not in (None, tid):
+            return True
+    return False
 
 
 class MoveResult(list):
