@@ -142,11 +142,11 @@ class World:
         self.groups = [g for g in groups.values() if len(g) > 1] if symmetry else []
         self.nodes, self.ppn = len(m.k.nodes), m.k.nodes[0].end_pfn - m.k.nodes[0].start_pfn
         self.R = Restorer(m.era, self.nodes, self.ppn)
-        self._intern = {}
-        self.kernel_cache = {}
-        kern = self.intern_kernel(capture(m.k))
-        self.init, self.init_perm = self.canonical(kern, tuple(self.capture_thread(p) for p in paths),
-                                                   self.freeze_ghost(shadow, set(), set()))
+        self._intern, self._renamed, self.kernel_cache = {}, {}, {}
+        self.K, self.Kid, self.T, self.Tid, self.Tdone, self.G, self.Gid = [], {}, [], {}, [], [], {}
+        self.init, self.init_perm = self.canonical(
+            self.kid(capture(m.k)), self.gid(self.freeze_ghost(shadow, set(), set())),
+            [self.capture_thread(p) for p in paths])
 
     # -- setup actions (run on the façade, before exploring) --------------------------
     def _setup(self, action):
@@ -220,20 +220,42 @@ class World:
         raise ValueError(f"unknown thread kind {kind!r}")
 
     # -- states ----------------------------------------------------------------------------
+    # A state is a tuple of small ints: (kernel id, ghost id, thread id per position), each
+    # id naming an interned capture (self.K, self.G, self.T).  Hashing a state is then cheap
+    # however big the kernel is, and transitions can be cached by ids.
     def intern(self, t):
         return self._intern.setdefault(t, t)
 
-    def intern_kernel(self, kern: tuple) -> tuple:
-        """Share equal parts between states: less memory, and identity tests in restore."""
+    def kid(self, kern: tuple) -> int:
+        """The id of a kernel capture (its parts are shared with every equal part seen)."""
         it = self._intern
         pages, nodes, mms, layout, maps, swap, misc, locks = kern
         pages = tuple([it.setdefault(x, x) for x in pages])
         mms = tuple([it.setdefault(x, x) for x in mms])
         maps = tuple([it.setdefault(x, x) for x in maps])
-        parts = (pages, nodes, mms, layout, maps, swap, misc, locks)
-        return tuple([it.setdefault(x, x) for x in parts])
+        kern = tuple([it.setdefault(x, x) for x in (pages, nodes, mms, layout, maps, swap, misc, locks)])
+        n = self.Kid.get(kern)
+        if n is None:
+            n = self.Kid[kern] = len(self.K)
+            self.K.append(kern)
+        return n
 
-    def capture_thread(self, p) -> tuple:
+    def tid_of(self, t: tuple) -> int:
+        n = self.Tid.get(t)
+        if n is None:
+            n = self.Tid[t] = len(self.T)
+            self.T.append(t)
+            self.Tdone.append(t[1] == DONE)
+        return n
+
+    def gid(self, g: tuple) -> int:
+        n = self.Gid.get(g)
+        if n is None:
+            n = self.Gid[g] = len(self.G)
+            self.G.append(g)
+        return n
+
+    def capture_thread(self, p) -> int:
         """A thread's locals, without the fault counter (history only: a thread that faults
         again and again without progress must come back to the same state)."""
         if isinstance(p, user_access):
@@ -241,8 +263,8 @@ class World:
             p.faults = 0
             t = capture_path(p)
             p.faults = f
-            return self.intern(t)
-        return self.intern(capture_path(p))
+            return self.tid_of(t)
+        return self.tid_of(capture_path(p))
 
     @staticmethod
     def freeze_ghost(shadow: dict, wbits: set, lost: set) -> tuple:
@@ -252,55 +274,69 @@ class World:
     def thaw_ghost(g: tuple):
         return dict(g[0]), set(g[1]), set(g[2])
 
-    def canonical(self, kern, threads, ghost):
-        """(state, perm): state with identical threads sorted; perm[j] = old position of
-        the thread now at position j (their task ids are renamed to match)."""
+    def canonical(self, kid: int, gid: int, threads):
+        """(state, perm): identical threads sorted by their locals (their ids: a canonical
+        order); perm[j] = the position the thread now at j came from.  Task ids stay with
+        positions, so lock holders in the kernel are renamed to match."""
         perm = None
         for g in self.groups:
-            order = sorted(g, key=lambda i: hash(threads[i]))
+            order = sorted(g, key=threads.__getitem__)
             if order != g:
                 if perm is None:
                     perm = list(range(len(threads)))
                 for j, i in zip(g, order):
                     perm[j] = i
         if perm is None:
-            return (kern, threads, ghost), None
-        threads = tuple(threads[i] for i in perm)
-        rename = {self.tids[i]: self.tids[j] for j, i in enumerate(perm) if i != j}
-        locks = kern[7]
-        if locks[0] or locks[1] or locks[2]:
-            r = lambda t: rename.get(t, t)                       # noqa: E731
-            locks = (tuple((mid, tuple(sorted(r(t) for t in rd)), r(w)) for mid, rd, w in locks[0]),
-                     tuple((a, r(h)) for a, h in locks[1]), tuple((a, r(h)) for a, h in locks[2]))
-            kern = kern[:7] + (locks,)
-        return (kern, threads, ghost), perm
+            return (kid, gid) + tuple(threads), None
+        threads = tuple([threads[i] for i in perm])
+        key = (kid, tuple(perm))
+        nk = self._renamed.get(key)
+        if nk is None:
+            kern = self.K[kid]
+            locks = kern[7]
+            if locks[0] or locks[1] or locks[2]:
+                rename = {self.tids[i]: self.tids[j] for j, i in enumerate(perm) if i != j}
+                r = lambda t: rename.get(t, t)                    # noqa: E731
+                locks = (tuple((mid, tuple(sorted(r(t) for t in rd)), r(w)) for mid, rd, w in locks[0]),
+                         tuple((a, r(h)) for a, h in locks[1]), tuple((a, r(h)) for a, h in locks[2]))
+                nk = self.kid(kern[:7] + (locks,))
+            else:
+                nk = kid
+            self._renamed[key] = nk
+        return (nk, gid) + threads, perm
+
+    def done(self, state, i) -> bool:
+        return self.Tdone[state[2 + i]]
+
+    def thread(self, state, i):
+        """A live copy of thread i of state."""
+        return restore_path(self.T[state[2 + i]], self.tids[i])
 
     def live(self, state, restorer=None):
         """(kernel, paths, shadow, wbits, lost): a live copy of state."""
         R = restorer or Restorer(self.machine.era, self.nodes, self.ppn)
-        kern, threads, ghost = state
-        k = R.restore(kern)
-        paths = [restore_path(t, tid) for t, tid in zip(threads, self.tids)]
-        return k, paths, *self.thaw_ghost(ghost)
+        k = R.restore(self.K[state[0]])
+        paths = [restore_path(self.T[t], tid) for t, tid in zip(state[2:], self.tids)]
+        return (k, paths, *self.thaw_ghost(self.G[state[1]]))
 
     # -- one step ------------------------------------------------------------------------------
-    def run_step(self, k, paths, i, shadow, wbits, lost):
-        """Run thread i's next step on the live kernel.  Returns BLOCKED (nothing changed),
-        or a list of problems the transition itself shows (a BUG, a stale read, an extra
-        fault); shadow, wbits and lost are updated in place."""
+    def run_step(self, k, paths, i, shadow, wbits, lost, pre):
+        """Run thread i's next step on the live kernel, whose capture is pre.  Returns
+        BLOCKED (nothing changed), or (problems the transition itself shows -- a BUG, a
+        stale read, an extra fault --, the capture after the step, or None after a BUG);
+        shadow, wbits and lost are updated in place."""
         p = paths[i]
-        before = _pgtables(k)
         pc, sub_pc = p.pc, getattr(getattr(p, "sub", None), "pc", None)
         iop = getattr(p, "i", None) if isinstance(p, dup_mmap) else None
         try:
             r = getattr(p, pc)(k)
         except BUG as e:
             self.R.reset()
-            return [f"kernel BUG in {self.names[i]}'s {inv.step_name(p) if p.pc == pc else pc}: {e}"]
+            return [f"kernel BUG in {self.names[i]}'s {inv.step_name(p) if p.pc == pc else pc}: {e}"], None
         except (KeyError, AttributeError, IndexError) as e:
             self.R.reset()
             return [f"the kernel crashed in {self.names[i]}'s {pc}: {type(e).__name__} {e} "
-                    f"(it used an object that no longer exists)"]
+                    f"(it used an object that no longer exists)"], None
         if r is BLOCKED:
             return BLOCKED
         sub = getattr(p, "sub", None)
@@ -342,13 +378,24 @@ class World:
                     del shadow[key]
             wbits.difference_update({x for x in wbits if x[0] == p.mm})
         # the write bit across migration: which entries replaced writable ptes
-        after = _pgtables(k)
+        post = capture(k)
+        if post[2] != pre[2]:
+            self._write_bits(k, pre[2], post[2], wbits, lost)
+        return problems, post
+
+    @staticmethod
+    def _write_bits(k, pre_mms, post_mms, wbits, lost):
+        before = {t[0]: t for t in pre_mms}
         types = k.swp_types
-        for mm_id, pt in after.items():
-            old = before.get(mm_id)
+        for t in post_mms:
+            mm_id = t[0]
+            a_t = before.get(mm_id)
+            if a_t == t:
+                continue
+            old = dict(a_t[-1]) if a_t is not None else {}
+            pt = dict(t[-1])
             if old == pt:
                 continue
-            old = old or {}
             for vpn in set(pt) | set(old):
                 a, b = old.get(vpn, 0), pt.get(vpn, 0)
                 if a == b:
@@ -368,7 +415,6 @@ class World:
                     if not (pte_present(a) and pte_present(b) and pte_pfn(a) == pte_pfn(b)
                             and not pte_write(a) and not pte_write(b)):
                         lost.discard(key)
-        return problems
 
     def where(self, mm_id, vpn) -> str:
         """'P:a' for a page people know by name, else 'mm 3 at 0x...'."""
@@ -378,17 +424,25 @@ class World:
                 return f"{proc}:{name}"
         return f"{proc}:{vpn << PAGE_SHIFT:#x}"
 
-    def problems(self, k, paths, shadow, kern=None) -> list:
+    def problems(self, k, paths, shadow) -> list:
         """Every invariant the live state breaks."""
-        cache = (kern, self.kernel_cache) if kern is not None else None
-        return inv.state_problems(k, paths, self.names, shadow, self.pins, self.where, cache)
+        return inv.state_problems(k, paths, self.names, shadow, self.pins, self.where)
 
     def label(self, p) -> str:
         return inv.step_name(p)
 
-
-def _pgtables(k) -> dict:
-    return {mid: dict(mm.pgtable) for mid, mm in k.mms.items()}
+    def pretty(self, msg: str) -> str:
+        """Say 'C:a' where a message from check.py says 'mm 3: ... at 0x2aaa...'."""
+        import re
+        def sub(m):
+            mm_id, addr = int(m.group(1)), int(m.group(2), 16)
+            return f"{self.where(mm_id, addr >> PAGE_SHIFT)}:"
+        msg = re.sub(r"mm (\d+): (?:pte|migration entry) at (0x[0-9a-f]+)",
+                     lambda m: f"{self.where(int(m.group(1)), int(m.group(2), 16) >> PAGE_SHIFT)}: "
+                               f"{'migration entry' if 'migration' in m.group(0) else 'pte'}", msg)
+        for mm_id, name in self.mm_names.items():
+            msg = re.sub(rf"\bmm {mm_id}([:'])", rf"{name} (mm {mm_id})\1", msg)
+        return msg
 
 
 def _prot(s: str) -> int:
@@ -469,34 +523,71 @@ class Explorer:
         self.w = world
         self.progress = progress
         self.max_states = max_states
+        self.tcache: dict = {}          # (kernel, ghost, thread, position) -> effect of its step
+        self.fcache: dict = {}          # (kernel, thread, position) -> the thread's facts
 
     def successor(self, state, i):
-        """(next state, perm, problems) for thread i's step, or BLOCKED."""
+        """(next state, perm, problems) for thread i's step, or BLOCKED.
+
+        A step reads only the kernel and the thread's own locals, so its effect is a
+        function of (kernel, shadow, the thread's locals, its position): computed once by
+        running the real step, then looked up (most states differ from others only in the
+        locals of threads that are not moving)."""
+        key = (state[0], state[1], state[2 + i], i)
+        hit = self.tcache.get(key)
+        if hit is None:
+            hit = self.tcache[key] = self._run(*key)
+        if hit is BLOCKED:
+            return BLOCKED
+        nk, nthread, ngid, problems = hit
+        if nk is None:
+            return None, None, problems
+        threads = list(state[2:])
+        threads[i] = nthread
+        nstate, perm = self.w.canonical(nk, ngid, threads)
+        return nstate, perm, problems
+
+    def _run(self, kid, gid, tid, i):
+        """Run the real step: (kernel after, thread after, ghost after, problems) or BLOCKED."""
         w = self.w
-        kern, threads, ghost = state
+        kern = w.K[kid]
         k = w.R.restore(kern)
-        p = restore_path(threads[i], w.tids[i])
-        paths = _Lazy(threads, w.tids, i, p)
+        p = restore_path(w.T[tid], w.tids[i])
+        paths = _Lazy(len(w.tids), i, p)
+        ghost = w.G[gid]
         shadow, wbits, lost = w.thaw_ghost(ghost)
-        out = w.run_step(k, paths, i, shadow, wbits, lost)
+        out = w.run_step(k, paths, i, shadow, wbits, lost, kern)
         if out is BLOCKED:
             return BLOCKED
-        if out and w.R.cur is None:                  # a BUG left the kernel half-changed
-            return None, None, out
-        nk = w.intern_kernel(capture(k))
-        w.R.sync(nk)
-        nthreads = threads[:i] + (w.capture_thread(p),) + threads[i + 1:]
-        ghost2 = w.freeze_ghost(shadow, wbits, lost)
-        if ghost2 == ghost:
-            ghost2 = ghost
-        nstate, perm = w.canonical(nk, nthreads, ghost2)
-        return nstate, perm, out
+        problems, nkern = out
+        if nkern is None:                            # a BUG left the kernel half-changed
+            return None, None, None, tuple(problems)
+        w.R.sync(nkern)
+        nkid = w.kid(nkern)
+        ng = w.freeze_ghost(shadow, wbits, lost)
+        return nkid, w.capture_thread(p), (gid if ng == ghost else w.gid(ng)), tuple(problems)
 
     def check_state(self, state) -> list:
+        """The state's invariants, from cached per-thread facts and per-kernel checks."""
         w = self.w
-        k = w.R.restore(state[0])
-        paths = [restore_path(t, tid) for t, tid in zip(state[1], w.tids)]
-        return w.problems(k, paths, dict(state[2][0]), kern=state[0])
+        kid, gid = state[0], state[1]
+        facts = []
+        k = None
+        finished = True
+        for i, t in enumerate(state[2:]):
+            key = (kid, t, i)
+            f = self.fcache.get(key)
+            if f is None:
+                if k is None:
+                    k = w.R.restore(w.K[kid])
+                f = self.fcache[key] = inv.thread_facts(k, restore_path(w.T[t], w.tids[i]),
+                                                        w.names[i], w.where)
+            facts.append(f)
+            finished = finished and w.Tdone[t]
+        live = lambda: w.R.restore(w.K[kid])             # noqa: E731  (only on a miss)
+        ghost = w.G[gid]
+        return inv.combine(live, facts, dict(ghost[0]), w.pins, w.where, finished,
+                           memo=w.kernel_cache, kern=kid, shadow_t=gid)
 
     def bfs(self) -> Result:
         """Exhaustive breadth-first search: the first violation has a shortest schedule."""
@@ -510,16 +601,16 @@ class Explorer:
         if problems:
             found = (init, None, problems, "safety")
         n = len(w.tids)
+        Tdone = w.Tdone
         frontier = deque([init])
         transitions = 0
         next_report = 50_000
         successor, check_state = self.successor, self.check_state
         while frontier and found is None:
             s = frontier.popleft()
-            threads = s[1]
             enabled = unfinished = False
             for i in range(n):
-                if threads[i][1] == DONE:
+                if Tdone[s[2 + i]]:
                     continue
                 unfinished = True
                 out = successor(s, i)
@@ -580,11 +671,11 @@ class Explorer:
             s, last, used = node
             outs = {}
             for i in range(n):
-                if s[1][i][1] != DONE:
+                if not w.done(s, i):
                     out = self.successor(s, i)
                     if out is not BLOCKED:
                         outs[i] = out
-            if not outs and any(t[1] != DONE for t in s[1]):
+            if not outs and not all(w.done(s, i) for i in range(n)):
                 found = (node, None, [self._deadlock(s)], "deadlock")
                 break
             for i, (nstate, perm, tprob) in outs.items():
@@ -595,10 +686,10 @@ class Explorer:
                 if tprob:
                     found = (node, i, tprob, _kind(tprob))
                     break
-                nxt = (nstate, perm.index(i) if perm else i, cost)
                 if nstate == s:
                     found = (node, i, [self._spin_message(s, i)], "liveness")
                     break
+                nxt = (nstate, perm.index(i) if perm else i, cost)
                 if nxt in parent:
                     continue
                 parent[nxt] = (node, i)
@@ -617,7 +708,7 @@ class Explorer:
 
     def _report(self, res, parent, found):
         s, i, probs, kind = found
-        res.violations, res.kind = list(probs), kind
+        res.violations, res.kind = [self.w.pretty(p) for p in probs], kind
         positions = self._path(parent, s)
         if i is not None:
             positions.append((s, i))
@@ -625,8 +716,7 @@ class Explorer:
 
     def _deadlock(self, s) -> str:
         w = self.w
-        paths = [restore_path(t, tid) for t, tid in zip(s[1], w.tids)]
-        return inv.deadlock_problem(paths, w.names)
+        return inv.deadlock_problem([w.thread(s, i) for i in range(len(w.tids))], w.names)
 
     def _spins(self, parent, s, i, target) -> bool:
         """Did thread i alone lead from target to s (so that its step closes a cycle)?"""
@@ -642,10 +732,9 @@ class Explorer:
 
     def _spin_message(self, s, i) -> str:
         w = self.w
-        p = restore_path(s[1][i], w.tids[i])
         return (f"liveness: {w.names[i]} keeps retrying without progress at "
-                f"{inv.step_name(p)} -- it faults, returns and faults again on the same "
-                f"migration entry (busy polling) for as long as the page stays locked")
+                f"{inv.step_name(w.thread(s, i))} -- it faults, returns and faults again on "
+                f"the same migration entry (busy polling) for as long as the page stays locked")
 
     def _path(self, parent, s) -> list:
         out = []
@@ -661,22 +750,22 @@ class Explorer:
         w = self.w
         R = Restorer(w.machine.era, w.nodes, w.ppn)
         k, paths, shadow, wbits, lost = w.live(w.init, R)
+        kern = w.K[w.init[0]]
         order = list(w.init_perm or range(len(paths)))   # canonical position -> live index
-        names = list(w.names)
         steps = []
         for _, pos in positions:
             i = order[pos]
             p = paths[i]
-            steps.append({"thread": names[i], "step": inv.step_name(p)})
-            if w.run_step(k, paths, i, shadow, wbits, lost) is BLOCKED:
+            steps.append({"thread": w.names[i], "step": inv.step_name(p)})
+            out = w.run_step(k, paths, i, shadow, wbits, lost, kern)
+            if out is BLOCKED:
                 raise RuntimeError("the trace does not replay: a step sleeps")
-            threads = tuple(w.capture_thread(q) for q in paths)
-            _, perm = w.canonical(w.intern_kernel(capture(k)), threads, None)
-            if perm is not None:
-                # perm is relative to the live order: canonical position j holds live thread perm[j]
-                order = list(perm)
-            else:
-                order = list(range(len(paths)))
+            kern = out[1]
+            if kern is None:
+                break
+            R.sync(kern)
+            _, perm = w.canonical(w.kid(kern), 0, [w.capture_thread(q) for q in paths])
+            order = list(perm) if perm is not None else list(range(len(paths)))
         return steps
 
     def random_walks(self, seed: int, walks: int = 2000, depth: int = 200) -> Result:
@@ -687,10 +776,11 @@ class Explorer:
         t0 = time.perf_counter()
         seen = {w.init}
         transitions = 0
+        n = len(w.tids)
         for _ in range(walks):
             s, positions = w.init, []
             for _ in range(depth):
-                choices = [i for i in range(len(w.tids)) if s[1][i][1] != DONE]
+                choices = [i for i in range(n) if not w.done(s, i)]
                 rng.shuffle(choices)
                 moved = False
                 for i in choices:
@@ -702,8 +792,9 @@ class Explorer:
                     nstate, perm, tprob = out
                     positions.append((s, i))
                     if tprob:
-                        return self._stop(res, t0, seen, transitions, positions, tprob, "safety")
-                    if nstate == s:
+                        return self._stop(res, t0, seen, transitions, positions, tprob, _kind(tprob))
+                    if nstate == s or (len(positions) > 1 and positions[-2][0] == nstate
+                                       and positions[-2][1] == i):
                         return self._stop(res, t0, seen, transitions, positions,
                                           [self._spin_message(s, i)], "liveness")
                     if nstate not in seen:
@@ -715,10 +806,8 @@ class Explorer:
                     break
                 if not moved:
                     if choices:
-                        k = w.R.restore(s[0])
-                        paths = [restore_path(t, tid) for t, tid in zip(s[1], w.tids)]
                         return self._stop(res, t0, seen, transitions, positions,
-                                          [inv.deadlock_problem(paths, w.names)], "deadlock")
+                                          [self._deadlock(s)], "deadlock")
                     break
         res.seconds = time.perf_counter() - t0
         res.states, res.transitions = len(seen), transitions
@@ -727,7 +816,7 @@ class Explorer:
     def _stop(self, res, t0, seen, transitions, positions, probs, kind):
         res.seconds = time.perf_counter() - t0
         res.states, res.transitions = len(seen), transitions
-        res.violations, res.kind = list(probs), kind
+        res.violations, res.kind = [self.w.pretty(p) for p in probs], kind
         res.trace = self.named(positions)
         return res
 
@@ -737,11 +826,11 @@ def _kind(problems) -> str:
 
 
 class _Lazy(list):
-    """The thread list of a state with only the acting thread restored (the others are
-    restored on demand: a step reads no other thread's locals)."""
+    """The thread list of a state with only the acting thread restored: a step reads no
+    other thread's locals."""
 
-    def __init__(self, threads, tids, i, p):
-        super().__init__([None] * len(threads))
+    def __init__(self, n, i, p):
+        super().__init__([None] * n)
         self[i] = p
 
 
@@ -796,16 +885,18 @@ def replay(config, steps, era: str = "2.6.18", mutant: str | None = None,
     rep = Replay(w, steps)
     R = w.R
     k, paths, shadow, wbits, lost = w.live(w.init, R)
+    kern = w.K[w.init[0]]
     rep.frames.append(frame(w, k, paths, None, None, []))
     for st in steps:
         name = st["thread"] if isinstance(st, dict) else st
         i = w.names.index(name)
         label = inv.step_name(paths[i])
-        out = w.run_step(k, paths, i, shadow, wbits, lost)
+        out = w.run_step(k, paths, i, shadow, wbits, lost, kern)
         if out is BLOCKED:
             raise ValueError(f"step {len(rep.frames)}: {name} cannot run at {label} (it sleeps)")
-        probs = list(out) if out else []
-        if not probs or R.cur is not None:
+        probs, kern = list(out[0]), out[1]
+        if kern is not None:
+            R.sync(kern)
             probs += w.problems(k, paths, shadow)
         rep.frames.append(frame(w, k, paths, name, label, probs))
         if probs:

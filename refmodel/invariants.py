@@ -7,6 +7,8 @@ should read (the shadow contents), and how the threads' schedules end.  Each pro
 sentence in plain words; the explorer stops at the first state that has one.
 """
 
+from collections import Counter
+
 from .check import kernel_problems
 from .mm import VM_SHARED, VM_WRITE
 from .page import PageLocked, ZERO_BYTES, page_mapcount
@@ -63,51 +65,103 @@ def migrating_pfns(paths) -> set:
     """Pages some unfinished migration is working on (its current page and its list)."""
     out = set()
     for p in paths:
-        if p.pc == DONE:
-            continue
-        sub = getattr(p, "sub", None)
-        for q in (p, sub):
-            if q is not None and hasattr(q, "walk_old") and q.pc != DONE:
-                out.add(q.cur)
-                out.update(q.remaining())
+        out |= thread_migrating(p)
     return out
 
 
-def state_problems(k, paths, names, shadow: dict, pins, where, kernel_cache=None) -> list:
+def thread_migrating(p) -> set:
+    """The pages one thread's migration is working on (empty for other threads)."""
+    if p.pc == DONE:
+        return set()
+    out = set()
+    for q in (p, getattr(p, "sub", None)):
+        if q is not None and hasattr(q, "walk_old") and q.pc != DONE:
+            out.add(q.cur)
+            out.update(q.remaining())
+    return out
+
+
+def thread_facts(k, p, name, where):
+    """What one thread contributes to the state's invariants: (references it holds,
+    pages it is migrating, problems of its own: 2. a sleeper holds a reference to the page
+    it sleeps on; 3. no entry behind its remove walk)."""
+    if p.pc == DONE:
+        return (), frozenset(), ()
+    problems = []
+    for q in (p, getattr(p, "sub", None)):
+        if q is None or q.pc not in SLEEPS or not hasattr(q, "pfn"):
+            continue
+        if k.pages.get(q.pfn) is None:
+            problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn}, which has been freed")
+        elif q.held_refs().get(q.pfn, 0) < 1:
+            problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn} without holding a "
+                            f"reference to it: nothing stops it from being freed")
+    problems += orphan_problems(k, [p], [name], where)
+    return tuple(p.held_refs().items()), frozenset(thread_migrating(p)), tuple(problems)
+
+
+def end_problems(k) -> list:
+    """7. When every thread has finished: no page locked, no mmap_sem held."""
+    problems = []
+    for pfn, page in k.pages.items():
+        if PageLocked(page):
+            problems.append(f"every thread has finished but page {pfn} is still locked")
+    for mm_id, mm in k.mms.items():
+        if mm.mmap_sem.readers or mm.mmap_sem.writer is not None:
+            problems.append(f"every thread has finished but mm {mm_id}'s mmap_sem is held")
+    return problems
+
+
+def state_problems(k, paths, names, shadow: dict, pins, where) -> list:
     """Every invariant the state breaks, in plain words (empty if none).
 
     paths: the live threads (names: their names); shadow: expected contents; pins: pfn ->
     references held by drivers (get_user_pages); where(mm_id, vpn) names a page for people.
+    (The explorer computes the same parts separately, so as to reuse them between states.)
     """
-    problems = []
+    facts = [thread_facts(k, p, n, where) for p, n in zip(paths, names)]
+    return combine(k, facts, shadow, pins, where, all(p.pc == DONE for p in paths))
+
+
+def combine(k, facts, shadow, pins, where, finished, memo=None, kern=None, shadow_t=None):
+    """The state's problems from each thread's facts (memo: reuse per kernel capture)."""
     extra = dict(pins)
-    for p in paths:
-        if p.pc != DONE:
-            for pfn, n in p.held_refs().items():
-                extra[pfn] = extra.get(pfn, 0) + n
-    # 1. the kernel's own invariants (cached per kernel state and in-flight references)
-    if kernel_cache is not None:
-        key = (kernel_cache[0], tuple(sorted(extra.items())))
-        kp = kernel_cache[1].get(key)
+    running = frozenset()
+    own = []
+    for refs, mig, probs in facts:
+        for pfn, n in refs:
+            extra[pfn] = extra.get(pfn, 0) + n
+        if mig:
+            running = running | mig
+        own.extend(probs)
+    if memo is not None:
+        key = (kern, tuple(sorted(extra.items())))
+        kp = memo.get(key)
         if kp is None:
-            from collections import Counter
-            kp = kernel_cache[1][key] = tuple(kernel_problems(k, Counter(extra)))
+            kp = memo[key] = tuple(kernel_problems(k(), Counter(extra)))
+        key = (kern, shadow_t, running)
+        mp = memo.get(key)
+        if mp is None:
+            mp = memo[key] = tuple(memory_problems(k(), shadow, running, where))
+        ep = ()
+        if finished:
+            key = (kern, "end")
+            ep = memo.get(key)
+            if ep is None:
+                ep = memo[key] = tuple(end_problems(k()))
     else:
-        from collections import Counter
         kp = kernel_problems(k, Counter(extra))
-    problems.extend(kp)
-    # 2. a thread that sleeps on a page holds a reference to it
-    for p, name in zip(paths, names):
-        for q in (p, getattr(p, "sub", None)):
-            if q is None or q.pc not in SLEEPS or not hasattr(q, "pfn"):
-                continue
-            if k.pages.get(q.pfn) is None:
-                problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn}, which has been freed")
-            elif q.held_refs().get(q.pfn, 0) < 1:
-                problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn} without holding a "
-                                f"reference to it: nothing stops it from being freed")
-    # 3. migration entries exist only while their migration runs; 4. contents; 5. COW
-    running = migrating_pfns(paths)
+        mp = memory_problems(k, shadow, running, where)
+        ep = end_problems(k) if finished else ()
+    return list(kp) + own + list(mp) + list(ep)
+
+
+def memory_problems(k, shadow: dict, running: set, where) -> list:
+    """What the page tables say against the shadow: 4. migration entries exist only while
+    their migration runs; 5. every mapped page holds what its process last wrote (no lost
+    write, no stale data) and no written page vanished; 6. a writable pte of a private
+    mapping maps a page nobody else maps (COW), and only in a vma with VM_WRITE."""
+    problems = []
     types = k.swp_types
     for mm_id, mm in k.mms.items():
         for vma in mm.mmap:
@@ -148,15 +202,46 @@ def state_problems(k, paths, names, shadow: dict, pins, where, kernel_cache=None
                 elif not shared and ("p", mm_id, vpn) in shadow and vma.vm_file is None:
                     problems.append(f"{where(mm_id, vpn)} is empty although the process wrote "
                                     f"{shadow[('p', mm_id, vpn)][:4]!r}...: its data is gone")
-    # 6. at the end: nothing locked, nothing held
-    if all(p.pc == DONE for p in paths):
-        for pfn, page in k.pages.items():
-            if PageLocked(page):
-                problems.append(f"every thread has finished but page {pfn} is still locked")
-        for mm_id, mm in k.mms.items():
-            if mm.mmap_sem.readers or mm.mmap_sem.writer is not None:
-                problems.append(f"every thread has finished but mm {mm_id}'s mmap_sem is held")
     return problems
+
+
+def walkers(paths, names):
+    """(name, migrate_pages path) for every migration in the middle of an rmap walk."""
+    for p, name in zip(paths, names):
+        for q in (p, getattr(p, "sub", None)):
+            if q is not None and getattr(q, "pc", None) == "walk_vma":
+                yield name, q
+
+
+def orphan_problems(k, paths, names, where) -> list:
+    """A migration entry behind the remove walk (in a vma it already passed) will never be
+    restored: Hugh Dickins' "the second walk must find every entry the first one made"."""
+    from .migrate import rmap_anchor
+    from .rmap import page_address_in_vma
+    out = []
+    for name, q in walkers(paths, names):
+        if q.walk != "remove":
+            continue
+        page = k.pages.get(q.walk_new)
+        if page is None:
+            continue
+        try:
+            anchor = rmap_anchor(k, page)
+        except Exception:
+            continue
+        if anchor is None:
+            continue
+        for vma in anchor[2][:q.walk_i]:
+            addr = page_address_in_vma(k, page, vma)
+            if addr is None:
+                continue
+            pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+            if is_swap_pte(pte) and is_migration_entry(pte_to_swp_entry(pte), k.swp_types) \
+                    and swp_offset(pte_to_swp_entry(pte)) == q.walk_old:
+                out.append(f"{where(vma.vm_mm.id, addr >> PAGE_SHIFT)} holds a migration entry "
+                           f"for page {q.walk_old} in a vma {name}'s remove walk has already "
+                           f"passed: nothing will restore it (an orphaned entry)")
+    return out
 
 
 def deadlock_problem(paths, names) -> str:

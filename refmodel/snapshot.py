@@ -37,6 +37,7 @@ from .mm import File, RwSem, address_space, anon_vma, mm_struct, vm_area_struct
 from .page import Page
 from .page_alloc import Node
 from .swapfile import swap_info_struct
+from operator import attrgetter
 
 
 class _L(tuple):
@@ -85,6 +86,26 @@ MAP_SLOTS = _slots(address_space, ("id", "page_tree", "i_mmap", "i_mmap_lock"))
 SWAP_SLOTS = _slots(swap_info_struct)
 
 
+_page_get = attrgetter(*PAGE_SLOTS)
+_mm_get = attrgetter(*MM_SLOTS)
+_vma_get = attrgetter(*VMA_SLOTS)
+_map_get = attrgetter(*MAP_SLOTS)
+_mm_lists: list = []          # indices of MM_SLOTS that hold lists (found on first capture)
+
+
+def _mm_values(mm) -> tuple:
+    vals = _mm_get(mm)
+    if not _mm_lists:
+        _mm_lists.extend(i for i, v in enumerate(vals) if type(v) in (list, dict)) or \
+            _mm_lists.append(-1)
+    if _mm_lists[0] < 0:
+        return vals
+    vals = list(vals)
+    for i in _mm_lists:
+        vals[i] = _freeze(vals[i])
+    return tuple(vals)
+
+
 def capture(k) -> tuple:
     """The whole kernel state as nested tuples, complete enough for restore().
 
@@ -93,28 +114,30 @@ def capture(k) -> tuple:
     locks holds every lock held across steps (mmap_sem, anon_vma->lock, i_mmap_lock) by
     task id, so that the explorer can rename tasks without touching the rest.
     """
-    pages = tuple([tuple([getattr(p, s) for s in PAGE_SLOTS]) for _, p in sorted(k.pages.items())])
+    kp = k.pages
+    pages = tuple([_page_get(kp[pfn]) for pfn in sorted(kp)])
     nodes = tuple([(n.next_unused, tuple(n.free)) for n in k.nodes])
     mms, vmas, sems = [], [], []
-    for mid, mm in sorted(k.mms.items()):
-        mms.append((mid,) + tuple([_freeze(getattr(mm, s)) for s in MM_SLOTS])
-                   + (tuple(sorted(mm.pgtable.items())),))
+    for mid in sorted(k.mms):
+        mm = k.mms[mid]
+        mms.append((mid,) + _mm_values(mm) + (tuple(sorted(mm.pgtable.items())),))
         vmas.append((mid, tuple([(v.id, v.vm_file.f_mapping.id if v.vm_file else 0,
-                                  v.anon_vma.id if v.anon_vma else 0)
-                                 + tuple([getattr(v, s) for s in VMA_SLOTS]) for v in mm.mmap])))
+                                  v.anon_vma.id if v.anon_vma else 0) + _vma_get(v)
+                                 for v in mm.mmap])))
         sem = mm.mmap_sem
         if sem.readers or sem.writer is not None:
             sems.append((mid, tuple(sorted(sem.readers)), sem.writer))
     avs, av_locks = [], []
     for table, freed in ((k.anon_vmas, False), (k.freed_anon_vmas, True)):
-        for aid, av in sorted(table.items()):
+        for aid in sorted(table):
+            av = table[aid]
             avs.append((aid, freed, av.freed, tuple([v.id for v in av.head])))
             if av.lock is not None:
                 av_locks.append((aid, av.lock))
     maps, i_mmaps, map_locks = [], [], []
-    for mid, m in sorted(k.mappings.items()):
-        maps.append((mid,) + tuple([getattr(m, s) for s in MAP_SLOTS])
-                    + (tuple(sorted(m.page_tree.items())),))
+    for mid in sorted(k.mappings):
+        m = k.mappings[mid]
+        maps.append((mid,) + _map_get(m) + (tuple(sorted(m.page_tree.items())),))
         i_mmaps.append(tuple([v.id for v in m.i_mmap]))
         if m.i_mmap_lock is not None:
             map_locks.append((mid, m.i_mmap_lock))
@@ -128,7 +151,7 @@ def capture(k) -> tuple:
     swap = tuple([tuple([_freeze(getattr(si, s)) for s in SWAP_SLOTS]) for si in k.swap_info])
     misc = (tuple(sorted(k.migrating.items())), tuple(sorted(k.node_of_pid.items())), k.next_id)
     locks = (tuple(sems), tuple(av_locks), tuple(map_locks))
-    return (tuple(pages), nodes, tuple(mms), layout, tuple(maps), swap, misc, locks)
+    return (pages, nodes, tuple(mms), layout, tuple(maps), swap, misc, locks)
 
 
 class Restorer:
@@ -345,26 +368,68 @@ def _pfreeze(v):
     return v
 
 
+_PATH_CAP: dict = {}           # class -> (attrgetter of its slots, indices to freeze)
+
+
+def _path_cap(p):
+    cls = type(p)
+    slots = _path_slots(cls)
+    getter = attrgetter(*slots) if len(slots) > 1 else (lambda o: (getattr(o, slots[0]),))
+    # slots that hold (or may come to hold) lists, dicts, sub-paths or errors
+    cand = tuple(i for i, v in enumerate(getter(p))
+                 if v is None or type(v) in (list, dict) or hasattr(v, "pc")
+                 or isinstance(v, OSError))
+    _PATH_CAP[cls] = (getter, cand, slots)
+    return _PATH_CAP[cls]
+
+
 def capture_path(p) -> tuple:
     """A kernel path's state without its task id: (class, slot values...)."""
-    cls = type(p)
-    return (cls,) + tuple([_pfreeze(getattr(p, s)) for s in _path_slots(cls)])
+    e = _PATH_CAP.get(type(p)) or _path_cap(p)
+    vals = e[0](p)
+    if e[1]:
+        vals = list(vals)
+        for i in e[1]:
+            vals[i] = _pfreeze(vals[i])
+    return (type(p),) + tuple(vals)
+
+
+def _pthaw(v, tid):
+    tv = type(v)
+    if tv is _L:
+        return list(v)
+    if tv is _D:
+        return dict(v)
+    if tv is _P:
+        return restore_path(v, tid)
+    if tv is tuple and v and v[0] == "OSError":
+        return OSError(v[1], v[2])
+    return v
+
+
+_PATH_RESTORE: dict = {}       # class -> generated function (t, tid) -> path
+
+
+def _path_restorer(cls):
+    """Generate 'p = cls.__new__(cls); p.tid = tid; p.pc = t[1]; ...' once per class:
+    restoring a path is then one call with a plain assignment per slot."""
+    e = _PATH_CAP.get(cls)
+    slots, cand = (e[2], e[1]) if e else (_path_slots(cls), None)
+    lines = ["def restore(t, tid):", "    p = new(cls)", "    p.tid = tid"]
+    for i, s in enumerate(slots):
+        if cand is None or i in cand:
+            lines.append(f"    p.{s} = thaw(t[{i + 1}], tid)")
+        else:
+            lines.append(f"    p.{s} = t[{i + 1}]")
+    lines.append("    return p")
+    env = {"new": cls.__new__, "cls": cls, "thaw": _pthaw}
+    exec("\n".join(lines), env)
+    if e is not None:
+        _PATH_RESTORE[cls] = env["restore"]
+    return env["restore"]
 
 
 def restore_path(t: tuple, tid: int):
     """A live path from capture_path()'s tuple, running as task tid."""
-    cls = t[0]
-    p = cls.__new__(cls)
-    p.tid = tid
-    for s, v in zip(_path_slots(cls), t[1:]):
-        tv = type(v)
-        if tv is _L:
-            v = list(v)
-        elif tv is _D:
-            v = dict(v)
-        elif tv is _P:
-            v = restore_path(v, tid)
-        elif tv is tuple and v and v[0] == "OSError":
-            v = OSError(v[1], v[2])
-        setattr(p, s, v)
-    return p
+    f = _PATH_RESTORE.get(t[0]) or _path_restorer(t[0])
+    return f(t, tid)
