@@ -434,9 +434,6 @@ class World:
     def pretty(self, msg: str) -> str:
         """Say 'C:a' where a message from check.py says 'mm 3: ... at 0x2aaa...'."""
         import re
-        def sub(m):
-            mm_id, addr = int(m.group(1)), int(m.group(2), 16)
-            return f"{self.where(mm_id, addr >> PAGE_SHIFT)}:"
         msg = re.sub(r"mm (\d+): (?:pte|migration entry) at (0x[0-9a-f]+)",
                      lambda m: f"{self.where(int(m.group(1)), int(m.group(2), 16) >> PAGE_SHIFT)}: "
                                f"{'migration entry' if 'migration' in m.group(0) else 'pte'}", msg)
@@ -865,19 +862,38 @@ def explore(config=None, era: str = "2.6.18", mutant: str | None = None, bug: st
 
 
 class Replay:
-    """A schedule run again on the real model: one frame per state (for the renderer)."""
+    """A schedule run again on the real model: one frame (a row of the table) per state."""
 
     def __init__(self, world, steps):
         self.world = world
         self.steps = steps
-        self.frames = []             # (thread name or None, step label, kernel, paths, problems)
+        self.frames = []             # render.trace.frame() rows, the start state first
         self.violations = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def text(self) -> str:
+        from .render.trace import trace_text
+        return trace_text(self)
+
+    def html(self) -> str:
+        from .render.trace import trace_html
+        return trace_html(self)
+
+    def _repr_html_(self):
+        return self.html()
+
+    def __str__(self):
+        return self.text()
 
 
 def replay(config, steps, era: str = "2.6.18", mutant: str | None = None,
            bug: str | None = None, **overrides) -> Replay:
-    """Run a schedule (a list of thread names, or of {"thread": name} dicts) again, checking
-    every invariant after each step; .violations lists what the last state breaks."""
+    """Run a schedule (a list of thread names, or of {"thread": name} dicts) again on the
+    real model, checking every invariant after each step; .violations lists what the first
+    bad state breaks (or the deadlock / busy polling the schedule ends in)."""
     from .render.trace import frame
     if bug is not None:
         era = bugs()[bug].get("era", era)
@@ -887,6 +903,8 @@ def replay(config, steps, era: str = "2.6.18", mutant: str | None = None,
     k, paths, shadow, wbits, lost = w.live(w.init, R)
     kern = w.K[w.init[0]]
     rep.frames.append(frame(w, k, paths, None, None, []))
+    seen = [w.init]
+    actors = []
     for st in steps:
         name = st["thread"] if isinstance(st, dict) else st
         i = w.names.index(name)
@@ -898,19 +916,27 @@ def replay(config, steps, era: str = "2.6.18", mutant: str | None = None,
         if kern is not None:
             R.sync(kern)
             probs += w.problems(k, paths, shadow)
-        rep.frames.append(frame(w, k, paths, name, label, probs))
+            key, _ = w.canonical(w.kid(kern), w.gid(w.freeze_ghost(shadow, wbits, lost)),
+                                 [w.capture_thread(q) for q in paths])
+            actors.append(i)
+            if key in seen:
+                j = seen.index(key)
+                if len(set(actors[j:])) == 1:
+                    probs.append(f"liveness: {name} is back in the state it was in "
+                                 f"{len(actors) - j} steps ago, at {inv.step_name(paths[i])}, "
+                                 f"without progress: it faults and retries on the migration "
+                                 f"entry for as long as the page stays locked (busy polling)")
+            seen.append(key)
+            rep.frames.append(frame(w, k, paths, name, label, probs))
+        else:                      # the step died in a BUG: the state before it, and the BUG
+            rep.frames.append(dict(rep.frames[-1], actor=name, function=label, problems=probs))
         if probs:
-            rep.violations = probs
+            rep.violations = [w.pretty(p) for p in probs]
             break
     else:
-        if all(p.pc == DONE for p in paths):
-            pass
-        elif not any(_can_run(w, k, paths, i) for i in range(len(paths)) if paths[i].pc != DONE):
+        if not all(p.pc == DONE for p in paths) and \
+                not any(_can_run(w, k, paths, i) for i in range(len(paths)) if paths[i].pc != DONE):
             rep.violations = [inv.deadlock_problem(paths, w.names)]
-        elif _spinning(w, steps):
-            p = paths[w.names.index(steps[-1] if isinstance(steps[-1], str) else steps[-1]["thread"])]
-            rep.violations = [f"liveness: {steps[-1]} is back where it started at "
-                              f"{inv.step_name(p)} without progress (busy polling)"]
     return rep
 
 
@@ -925,11 +951,6 @@ def _can_run(w, k, paths, i) -> bool:
         return getattr(p, p.pc)(k2) is not BLOCKED
     except Exception:
         return True
-
-
-def _spinning(w, steps) -> bool:
-    """A schedule that ends with one thread's cycle (used for liveness counterexamples)."""
-    return len(steps) >= 2 and len({(s if isinstance(s, str) else s["thread"]) for s in steps[-2:]}) == 1
 
 
 # -- the CLI -------------------------------------------------------------------------------

@@ -1,0 +1,172 @@
+"""The interleaving explorer (issue #6) on the real model.
+
+    correct 2.6.18 model x every configuration  ->  no violation, exhaustively
+    every mutant (a step removed)               ->  a violation, shortest trace <= 12 steps
+    every historical bug                        ->  a violation in its own config and era,
+                                                    and none once the fix is in
+    each counterexample                         ->  replay() runs it again to the same violation
+    symmetry (and POR)                          ->  never change a verdict
+"""
+
+import pytest
+
+from refmodel import explore
+from refmodel.explore import bugs, configs, mutants
+
+CLEAN = [name for name, c in configs().items() if c.get("clean", True)]
+
+
+@pytest.mark.parametrize("config", CLEAN)
+def test_correct_model_has_no_violation(config):
+    r = explore(config)
+    assert r.exhaustive and r.states > 1 and r.transitions >= r.states - 1
+    assert r.violations == [], r.render()
+    assert r.trace == []
+
+
+@pytest.mark.parametrize("mutant", list(mutants()))
+def test_every_mutant_is_caught_with_a_short_trace(mutant):
+    r = explore(mutant=mutant)
+    assert r.violations, f"mutant {mutant} survived {r.states} states"
+    assert 1 <= len(r.trace) <= 12, r.render()
+    assert all(set(s) == {"thread", "step"} for s in r.trace)
+
+
+@pytest.mark.parametrize("bug", list(bugs()))
+def test_every_historical_bug_reproduces(bug):
+    b = bugs()[bug]
+    r = explore(bug=bug)
+    assert r.era == b["era"] and r.config == b["config"]
+    assert r.violations and len(r.trace) <= 12, r.render()
+    assert b["link"].startswith("https://")
+    text = r.render()
+    assert b["link"] in text and "VIOLATED" in text
+
+
+EXPECTED = {                                   # what each bug looks like, in plain words
+    "anon-vma-head": "orphaned entry",
+    "fork-cow-broken": "COW is broken",
+    "v2-yield": "busy polling",
+    "anon-vma-freed": "used after free",
+    "v1-lost-write-bit": "extra fault",
+}
+
+
+@pytest.mark.parametrize("bug", list(bugs()))
+def test_bug_is_named_in_plain_words(bug):
+    r = explore(bug=bug)
+    assert EXPECTED[bug] in r.violations[0]
+
+
+@pytest.mark.parametrize("bug", ["anon-vma-head", "fork-cow-broken", "v2-yield",
+                                 "v1-lost-write-bit"])
+def test_the_fix_removes_the_bug(bug):
+    """The same configuration in 2.6.18 as merged (Hugh Dickins' fixes, the R/W entries)."""
+    assert explore(bugs()[bug]["config"], era="2.6.18").violations == []
+
+
+def test_anon_vma_freed_needs_a_migration_without_mmap_sem():
+    """2.6.18's own callers hold mmap_sem: the exit then waits (munmap config is clean),
+    but a kernel-internal migration (hot-remove, compaction) meets a freed anon_vma."""
+    r = explore(bug="anon-vma-freed")
+    assert r.kind == "bug" and "exit" in [s["thread"] for s in r.trace]
+
+
+@pytest.mark.parametrize("which", [("mutant", m) for m in mutants()] +
+                         [("bug", b) for b in bugs()])
+def test_replay_reproduces_the_counterexample(which):
+    kind, name = which
+    r = explore(**{kind: name})
+    rep = explore.replay(r.config, r.steps(), era=r.era, **{kind: name})
+    assert rep.violations, rep.text()
+    assert len(rep.frames) == len(r.trace) + 1
+    if r.kind != "liveness":
+        assert rep.violations[0] == r.violations[0]
+    else:
+        assert "busy polling" in rep.violations[0]
+
+
+def test_replay_of_a_correct_schedule_is_clean():
+    r = explore(mutant="unlock-before-remove")
+    rep = explore.replay("canonical", r.steps())              # the same schedule on 2.6.18
+    assert rep.ok and len(rep.frames) == len(r.trace) + 1
+
+
+def test_replay_refuses_a_step_that_sleeps():
+    with pytest.raises(ValueError, match="sleeps"):
+        # wA waits in migration_entry_wait; running it again while the page is locked
+        explore.replay("writer", ["mig"] * 5 + ["wA", "wA", "wA"])
+
+
+@pytest.mark.parametrize("config", ["two-faulters"])
+def test_symmetry_reduces_identical_faulters(config):
+    full = explore(config, symmetry=False)
+    sym = explore(config)
+    assert full.violations == sym.violations == []
+    assert full.states / sym.states >= 1.8, (full.states, sym.states)
+
+
+@pytest.mark.parametrize("which", [("mutant", m) for m in mutants()] +
+                         [("bug", b) for b in bugs()] + [("config", "two-faulters")])
+def test_symmetry_never_changes_a_verdict(which):
+    kind, name = which
+    kw = {kind: name} if kind != "config" else {"config": name}
+    a, b = explore(**kw, symmetry=True), explore(**kw, symmetry=False)
+    assert bool(a.violations) == bool(b.violations)
+    assert len(a.trace) == len(b.trace)
+
+
+def test_counterexample_table_marks_changed_cells():
+    r = explore(mutant="unlock-before-remove")
+    text = r.render()
+    lines = text.splitlines()
+    assert any(line.startswith("#  actor") for line in lines)
+    assert "*" in text and "P:a" in text and "C:a" in text
+    assert "VIOLATED: P:a: migration entry for page" in text
+    html = r.render(html=True)
+    assert "<table" in html and "class='changed'" in html and "Violated:" in html
+
+
+def test_result_json_has_the_documented_keys():
+    r = explore(mutant="no-page-lock")
+    d = r.to_json()
+    for key in ("config", "era", "mutant", "states", "transitions", "seconds", "violations", "trace"):
+        assert key in d
+    assert d["violations"] and isinstance(d["trace"], list) and d["trace"][0]["thread"] == "mig"
+
+
+def test_bounded_mode_is_labelled_and_finds_shallow_bugs():
+    r = explore(mutant="no-ref-before-wait", mode="bounded", bound=1)
+    assert not r.exhaustive and r.violations
+    ok = explore("canonical", mode="bounded", bound=0)
+    assert ok.violations == [] and "NOT exhaustive" in ok.summary()
+
+
+def test_random_mode_prints_its_seed_and_replays():
+    a = explore(mutant="no-page-lock", mode="random", seed=7)
+    b = explore(mutant="no-page-lock", mode="random", seed=7)
+    assert a.seed == 7 and not a.exhaustive and "NOT exhaustive" in a.summary()
+    assert a.violations and a.trace == b.trace
+    c = explore("reader", mode="random", seed=3, walks=50)
+    assert c.violations == [] and "NOT exhaustive" in c.summary()
+
+
+def test_deadlock_is_reported():
+    """A configuration whose threads wait for each other forever: two forks of one mm
+    cannot deadlock, but a migration sleeping on a page lock nobody releases does."""
+    cfg = {
+        "name": "deadlock",
+        "setup": [["spawn", "A", {"node": 0, "cap_sys_nice": True}], ["mmap", "A", "a", {}],
+                  ["write", "A", "a", "x"]],
+        "threads": [{"name": "m1", "kind": "kernel_migrate", "proc": "A", "addr": "a", "node": 1},
+                    {"name": "m2", "kind": "kernel_migrate", "proc": "A", "addr": "a", "node": 1}],
+    }
+    with pytest.raises(ValueError, match="not on the LRU"):
+        explore(cfg)                        # the second isolation fails, as in the kernel
+
+
+def test_explore_needs_something_to_explore():
+    with pytest.raises(ValueError):
+        explore()
+    with pytest.raises(ValueError):
+        explore("canonical", mode="dfs")
