@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # run from a fresh clone too
 
-from refmodel import (MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ,  # noqa: E402
-                      PROT_WRITE, Machine, SegmentationFault)
+from refmodel import (MAP_ANONYMOUS, MAP_PRIVATE, MPOL_MF_MOVE_ALL, PAGE_SHIFT,  # noqa: E402
+                      PAGE_SIZE, PROT_READ, PROT_WRITE, Machine, SegmentationFault)
 from refmodel import sched  # noqa: E402
 from refmodel.memory import do_anonymous_page, find_vma, user_access  # noqa: E402
 from refmodel.mm import VM_WRITE  # noqa: E402
@@ -60,11 +60,14 @@ class Sizes:
     swap: int
     steps: int
     snapshot: tuple
+    migrate: tuple = (10_000, 100_000)    # issue #4: pages shared with a child, MOVE_ALL
+    eras: int = 2_000                     # the era table's workload (migrate_pages(2))
 
 
 FULL = Sizes(False, fault=100_000, fork=100_000, swap=10_000, steps=100_000,
              snapshot=(1_000, 10_000, 100_000))
-QUICK = Sizes(True, fault=2_000, fork=2_000, swap=500, steps=2_000, snapshot=(100, 1_000))
+QUICK = Sizes(True, fault=2_000, fork=2_000, swap=500, steps=2_000, snapshot=(100, 1_000),
+              migrate=(500, 2_000), eras=200)
 
 BENCHMARKS: dict = {}         # name -> function(Sizes) -> list[Row], in registration order
 
@@ -288,6 +291,107 @@ def bench_snapshot(sz: Sizes) -> list:
         rows.append(Row(f"snapshot: {used} pages in use", used,
                         *median_time(lambda: m, lambda mm: mm.snapshot()),
                         f"median of {REPEATS}; pages_per_node={ppn:,}; per-op = per page in use"))
+    return rows
+
+
+# -- 6. migration (issue #4) ------------------------------------------------------------
+
+MIGRATE_TARGET_S = 5.0        # 100k pages shared with a child, MOVE_ALL, era 2.6.18
+FLOOR_FACTOR = 10.0           # the model within 10x of the bare-loop floor
+SCALING_LIMIT = 1.25          # cost per page from 10k to 100k pages
+
+
+def shared_with_child(n: int, era: str = "2.6.18", swap: int = 0):
+    """n anonymous pages written by a parent, then shared copy-on-write with a forked child."""
+    m = Machine(era=era, nodes=2, pages_per_node=2 * n + 64, swap_pages=swap, shadow=False)
+    p = m.spawn(node=0, cap_sys_nice=True)
+    a = p.mmap(None, n * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    fault_in(p, a, n)
+    c = p.fork()
+    return m, p, a, c
+
+
+def floor_state(n: int):
+    """What the bare loop works on: two mappings' pte slots and n pages of bytes."""
+    return [dict.fromkeys(range(n), 1), dict.fromkeys(range(n), 1)], [bytes(PAGE_SIZE)] * n
+
+
+def bare_loop(state) -> None:
+    """The least Python that does migration's unavoidable work: rewrite every pte slot of
+    both mappings twice (entry in, pte back) and copy every page's bytes once."""
+    tables, data = state
+    for t in tables:
+        for v in t:
+            t[v] = 2
+    copies = [bytearray(d) for d in data]
+    for t in tables:
+        for v in t:
+            t[v] = 3
+    return copies
+
+
+@benchmark("migrate")
+def bench_migrate(sz: Sizes) -> list:
+    """move_pages(MPOL_MF_MOVE_ALL) of n pages each mapped by a parent and a child."""
+    rows, per_page = [], {}
+    for n in sz.migrate:
+        repeats = 1 if n >= 50_000 else REPEATS
+        moved = []
+
+        def run(s, n=n):
+            m, p, a, c = s
+            moved.append(m.move_pages(p, [a + i * PAGE_SIZE for i in range(n)], [1] * n,
+                                      MPOL_MF_MOVE_ALL))
+        t, cpu = median_time(lambda n=n: shared_with_child(n), run, repeats=repeats,
+                             label=f"migrate {n}")
+        ok = all(st == [1] * n and st.ret == 0 for st in moved)
+        per_page[n] = cpu / n
+        note = f"median of {repeats}; all {n} moved: {ok}"
+        if n == 100_000:
+            note += (f"; target <= {MIGRATE_TARGET_S:g} s: {'PASS' if t <= MIGRATE_TARGET_S else 'MISS'}"
+                     f" (by cpu time: {'PASS' if cpu <= MIGRATE_TARGET_S else 'MISS'})")
+        rows.append(Row(f"migrate: move_pages MOVE_ALL, 2 mappings/page", n, t, cpu, note))
+    n = sz.migrate[-1]
+    ft, fcpu = median_time(lambda: floor_state(n), bare_loop, label="bare-loop floor")
+    ratio = (rows[-1].cpu_s / fcpu) if fcpu else float("nan")
+    rows.append(Row("floor: 4 pte-slot writes + 1 page copy per page", n, ft, fcpu,
+                    f"median of {REPEATS}; model/floor = {ratio:.0f}x by cpu "
+                    f"(target <= {FLOOR_FACTOR:g}x: {'PASS' if ratio <= FLOOR_FACTOR else 'MISS'})"))
+    small, big = sz.migrate
+    growth = per_page[big] / per_page[small]
+    rows.append(Row(f"scaling: cost per page {small} -> {big}", big, 0.0, 0.0,
+                    f"x{growth:.2f} by cpu (target <= {SCALING_LIMIT}: "
+                    f"{'PASS' if growth <= SCALING_LIMIT else 'MISS'})"))
+    return rows
+
+
+@benchmark("eras")
+def bench_eras(sz: Sizes) -> list:
+    """The same workload in each era: migrate_pages(2) of n private anonymous pages 0 -> 1."""
+    n = sz.eras
+    rows = []
+    for era, swap in (("2.6.17", n + 8), ("rfc-v1", 0), ("v2-yield", 0), ("2.6.18", 0)):
+        costs = []
+
+        def setup(era=era, swap=swap):
+            m = Machine(era=era, nodes=2, pages_per_node=2 * n + 64, swap_pages=swap, shadow=False)
+            p = m.spawn(node=0, cap_sys_nice=True)
+            a = p.mmap(None, n * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+            fault_in(p, a, n)
+            return m, p
+
+        def run(s):
+            m, p = s
+            left = m.migrate_pages(p, {0}, {1})
+            costs.append((left, m.last_call))
+        t, cpu = median_time(setup, run, label=f"era {era}")
+        left, c = costs[-1]
+        rows.append(Row(f"era {era}: migrate_pages(2)" + (" with swap" if swap else ", no swap"),
+                        n, t, cpu,
+                        f"left {left}; swap slots {c['swap_slots_taken']}; swap cache "
+                        f"+{c['swapcache_add']}/-{c['swapcache_del']}; radix {c['radix_updates']}; "
+                        f"retries {c['migrate_retries']}; pte writes {c['pte_writes']}; "
+                        f"rmap walks {c['rmap_walks']}; entries {c['migration_entries_set']}"))
     return rows
 
 
