@@ -403,15 +403,6 @@ def test_mprotect_of_zero_length_is_a_no_op():
 
 
 # -- mlock ---------------------------------------------------------------------------------
-# The façade's Process.mlock() deadlocks in this version of the model (make_pages_present
-# faults with down_read(mmap_sem) while mlock holds it for write; see the test report), so
-# these tests call the model's sys_mlock directly, as the kernel path does, without the
-# façade's mmap_sem.
-
-def _mlock(m, p, addr, length):
-    from refmodel.mmap import sys_mlock
-    return sys_mlock(m.k, p.mm, addr, length, True)
-
 
 def test_mlock_faults_pages_in_and_sets_vm_locked():
     """
@@ -423,13 +414,31 @@ def test_mlock_faults_pages_in_and_sets_vm_locked():
     m = Machine()
     p = m.spawn()
     a = p.mmap(None, 3 * P, RW, ANON)
-    _mlock(m, p, a, 2 * P)
+    assert p.mlock(a, 2 * P) == 0
     flags = {s: f for s, _, f in p.vmas()}
     assert flags[a] & VM_LOCKED and not flags[a + 2 * P] & VM_LOCKED   # split at a+2P
     for addr in (a, a + P):
         assert p.pte(addr).present and p.pte(addr).writable and p.pte(addr).pfn != 0
     assert not p.pte(a + 2 * P).present
     assert p.mm.anon_rss == 2
+    m.check()
+
+
+def test_mlock_of_prot_none_is_efault_and_leaves_vm_locked():
+    """
+        [ --- anon ]   mlock -> EFAULT; the vma is VM_LOCKED anyway, no pte was made
+    mlock.c#L56 sets vm_flags before make_pages_present (#L65), whose get_user_pages
+    refuses a vma without VM_READ (memory.c#L1033) with -EFAULT.
+    """
+    from refmodel.mm import VM_LOCKED
+    m = Machine()
+    p = m.spawn()
+    a = p.mmap(None, P, PROT_NONE, ANON)
+    with pytest.raises(OSError) as e:
+        p.mlock(a, P)
+    assert e.value.errno == errno.EFAULT
+    assert p.vmas()[0][2] & VM_LOCKED
+    assert p.pte(a).none
     m.check()
 
 
@@ -445,7 +454,7 @@ def test_reclaim_of_an_mlocked_page_fails():
     p = m.spawn()
     a = p.mmap(None, P, RW, ANON)
     b = p.mmap(None, P, RW, ANON)
-    _mlock(m, p, a, P)
+    assert p.mlock(a, P) == 0
     p.write(a, b"locked")
     p.write(b, b"free")
     pfn = p.pte(a).pfn
