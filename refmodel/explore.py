@@ -571,14 +571,17 @@ class Explorer:
         facts = []
         k = None
         finished = True
+        fcache = self.fcache
         for i, t in enumerate(state[2:]):
-            key = (kid, t, i)
-            f = self.fcache.get(key)
+            f = fcache.get((t, i))                      # facts that need no kernel
             if f is None:
-                if k is None:
-                    k = w.R.restore(w.K[kid])
-                f = self.fcache[key] = inv.thread_facts(k, restore_path(w.T[t], w.tids[i]),
-                                                        w.names[i], w.where)
+                f = fcache.get((kid, t, i))
+                if f is None:
+                    if k is None:
+                        k = w.R.restore(w.K[kid])
+                    p = restore_path(w.T[t], w.tids[i])
+                    f = inv.thread_facts(k, p, w.names[i], w.where)
+                    fcache[(kid, t, i) if inv.needs_kernel(p) else (t, i)] = f
             facts.append(f)
             finished = finished and w.Tdone[t]
         live = lambda: w.R.restore(w.K[kid])             # noqa: E731  (only on a miss)

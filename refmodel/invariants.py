@@ -81,6 +81,14 @@ def thread_migrating(p) -> set:
     return out
 
 
+def needs_kernel(p) -> bool:
+    """Do this thread's facts depend on the kernel (it sleeps on a page, or walks the rmap)?"""
+    for q in (p, getattr(p, "sub", None)):
+        if q is not None and (q.pc in SLEEPS or q.pc == "walk_vma"):
+            return True
+    return False
+
+
 def thread_facts(k, p, name, where):
     """What one thread contributes to the state's invariants: (references it holds,
     pages it is migrating, problems of its own: 2. a sleeper holds a reference to the page

@@ -14,14 +14,16 @@ from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_
                    PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache,
                    TestSetPageLocked, page_count, page_mapcount, page_mapped, unlock_page)
 from .page_alloc import OutOfMemory, alloc_pages_node
-from .pgtable import PAGE_SHIFT, is_swap_pte, pte_mkold, pte_mkwrite
+from .pgtable import PAGE_SHIFT, is_swap_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present
 from .rmap import (SWAP_FAIL, page_add_anon_rmap, page_add_file_rmap, page_address_in_vma,
                    page_address_space, try_to_unmap_one)
-from .sched import BLOCKED, DONE, KernelPath, spin_trylock, spin_unlock
+from .sched import BLOCKED, DONE, KernelPath, down_read, spin_trylock, spin_unlock, up_read
+from .swap import isolate_lru_page as _take_off_lru
 from .swap import lru_cache_add, lru_cache_add_active, page_cache_release, set_page_dirty
 from .swapops import (BUG, is_migration_entry, is_write_migration_entry,
                       migration_entry_to_page, pte_to_swp_entry)
-from .memory import mk_pte
+from .memory import find_vma, mk_pte
+from .page import PageReserved
 
 EAGAIN, ENOMEM, EIO, EINVAL, ENOENT, EFAULT, EACCES, EPERM, ENODEV = 11, 12, 5, 22, 2, 14, 13, 1, 19
 
@@ -30,8 +32,7 @@ EAGAIN, ENOMEM, EIO, EINVAL, ENOENT, EFAULT, EACCES, EPERM, ENODEV = 11, 12, 5, 
 
 def isolate_lru_page(page: Page) -> int:
     """Take page off the LRU for migration, holding a reference: 0, or -EBUSY."""
-    from .swap import isolate_lru_page as take
-    return 0 if take(page) else -16
+    return 0 if _take_off_lru(page) else -16
 
 
 def move_to_lru(k, page: Page) -> None:
@@ -442,7 +443,6 @@ MAX_NUMNODES = 64                 # x86-64, CONFIG_NODES_SHIFT = 6
 
 def follow_page(k, vma, addr: int):
     """The page a present pte at addr maps, or None (no page, swap or migration entry)."""
-    from .pgtable import pte_present, pte_pfn
     pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
     return k.pages[pte_pfn(pte)] if pte_present(pte) else None
 
@@ -464,9 +464,6 @@ class do_move_pages(KernelPath):
         return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
 
     def start(self, k):
-        from .memory import find_vma
-        from .page import PageReserved
-        from .sched import down_read
         mm = k.mms[self.mm]
         if not down_read(mm.mmap_sem, self.tid):
             return BLOCKED
@@ -524,7 +521,6 @@ class do_move_pages(KernelPath):
         return None
 
     def finish(self, k):
-        from .sched import up_read
         up_read(k.mms[self.mm].mmap_sem, self.tid)
         self.pc = DONE
         return None
@@ -532,8 +528,6 @@ class do_move_pages(KernelPath):
 
 def do_pages_stat(k, mm, addrs) -> list:
     """sys_move_pages without nodes: where is each page?  node, -EFAULT or -ENOENT."""
-    from .memory import find_vma
-    from .page import PageReserved
     out = []
     for addr in addrs:
         vma = find_vma(mm, addr)

@@ -7,6 +7,7 @@ The LRU is a flag only (PG_lru, PG_active): the model never scans lists.
 """
 
 from .page import PG_active, PG_dirty, PG_lru, PG_referenced, Page, put_page_testzero
+from .page_alloc import free_hot_cold_page
 from .swapops import BUG
 
 
@@ -21,7 +22,6 @@ put_page = page_cache_release
 
 def __page_cache_release(k, page: Page) -> None:
     """A page whose last reference went: off the LRU and back to the allocator."""
-    from .page_alloc import free_hot_cold_page
     page.flags &= ~((1 << PG_lru) | (1 << PG_active))
     free_hot_cold_page(k, page)
 
