@@ -395,6 +395,14 @@ def bench_eras(sz: Sizes) -> list:
     return rows
 
 
+@benchmark("explorer")
+def bench_explorer(sz: Sizes) -> list:
+    """Issue #6: the interleaving explorer's rows (bench/explorer.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from explorer import rows as explorer_rows
+    return [Row(*r) for r in explorer_rows(sz.quick)]
+
+
 # -- the table ------------------------------------------------------------------------
 
 def cpu_model() -> str:
