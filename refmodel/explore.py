@@ -650,6 +650,92 @@ class Explorer:
             self._report(res, parent, found)
         return res
 
+    def bfs_por(self) -> Result:
+        """Exhaustive search with sleep sets (partial-order reduction of transitions): after
+        exploring thread i then j from a state, the successor via j need not try i again if
+        i and j commute there -- both orders reach the same state and neither step breaks
+        anything.  Every state is still visited (state matching with sleep sets: a state
+        met again with a smaller sleep set is expanded again for the steps now awake)."""
+        w = self.w
+        res = Result(w, "bfs")
+        res.por = True
+        t0 = time.perf_counter()
+        init = w.init
+        parent = {init: None}
+        sleep = {init: frozenset()}
+        expanded = {}                        # state -> positions already tried from it
+        found = None
+        problems = self.check_state(init)
+        if problems:
+            found = (init, None, problems, "safety")
+        n = len(w.tids)
+        Tdone = w.Tdone
+        frontier = deque([init])
+        transitions = 0
+        while frontier and found is None:
+            s = frontier.popleft()
+            z = sleep[s]
+            done_before = expanded.get(s, frozenset())
+            tried = []
+            outs = {}
+            enabled = unfinished = False
+            for i in range(n):
+                if Tdone[s[2 + i]]:
+                    continue
+                unfinished = True
+                out = self.successor(s, i)
+                if out is BLOCKED:
+                    continue
+                enabled = True
+                outs[i] = out
+            for i, out in outs.items():
+                if i in z or i in done_before:
+                    tried.append(i)
+                    continue
+                transitions += 1
+                nstate, perm, tprob = out
+                if tprob:
+                    found = (s, i, tprob, _kind(tprob))
+                    break
+                nz = frozenset() if perm is not None else frozenset(
+                    j for j in (set(z) | set(tried)) if j in outs and self._commute(s, i, j, outs))
+                tried.append(i)
+                if nstate in parent:
+                    if nstate == s or self._spins(parent, s, i, nstate):
+                        found = (s, i, [self._spin_message(s, i)], "liveness")
+                        break
+                    old = sleep[nstate]
+                    if not old <= nz:
+                        sleep[nstate] = old & nz      # wake the steps it slept before
+                        frontier.append(nstate)
+                    continue
+                parent[nstate] = (s, i)
+                sleep[nstate] = nz
+                problems = self.check_state(nstate)
+                if problems:
+                    found = (nstate, None, problems, "safety")
+                    break
+                frontier.append(nstate)
+            expanded[s] = frozenset(i for i in outs if i not in sleep[s])
+            if found is None and not enabled and unfinished:
+                found = (s, None, [self._deadlock(s)], "deadlock")
+        res.seconds = time.perf_counter() - t0
+        res.states, res.transitions = len(parent), transitions
+        if found is not None:
+            self._report(res, parent, found)
+        return res
+
+    def _commute(self, s, i, j, outs) -> bool:
+        """Do thread i's and thread j's steps commute at s, with no problem on either path?"""
+        a, b = outs[i], outs[j]
+        if a[1] is not None or b[1] is not None or a[2] or b[2] or a[0] is None or b[0] is None:
+            return False
+        ab = self.successor(a[0], j)
+        ba = self.successor(b[0], i)
+        if ab is BLOCKED or ba is BLOCKED:
+            return False
+        return ab[1] is None and ba[1] is None and not ab[2] and not ba[2] and ab[0] == ba[0]
+
     def bounded(self, bound: int) -> Result:
         """Breadth-first search over schedules with at most `bound` preemptions (switching
         away from a thread that could have gone on running).  NOT exhaustive."""
@@ -837,14 +923,15 @@ class _Lazy(list):
 # -- the API -------------------------------------------------------------------------------
 
 def explore(config=None, era: str = "2.6.18", mutant: str | None = None, bug: str | None = None,
-            mode: str = "bfs", seed: int | None = None, symmetry: bool = True,
+            mode: str = "bfs", seed: int | None = None, symmetry: bool = True, por: bool = False,
             bound: int = 2, progress: bool = False, walks: int = 2000, **overrides) -> Result:
     """Explore every schedule of config (a name from explore_configs.json, or a dict).
 
     era: the kernel (see eras.ERAS); mutant: a step removed (see mutants()); bug: a
     historical bug, run in its own configuration and era; mode: "bfs" (exhaustive, shortest
     counterexample), "bounded" (at most `bound` preemptions) or "random" (seeded walks, NOT
-    exhaustive); symmetry: sort identical threads.  Returns a Result with states,
+    exhaustive); symmetry: sort identical threads; por: sleep sets (fewer transitions, the
+    same states and verdicts -- tests/explorer checks that).  Returns a Result with states,
     transitions, seconds, violations and trace.
     """
     if mode not in MODES:
@@ -861,7 +948,7 @@ def explore(config=None, era: str = "2.6.18", mutant: str | None = None, bug: st
         return ex.random_walks(seed, walks=walks)
     if mode == "bounded":
         return ex.bounded(bound)
-    return ex.bfs()
+    return ex.bfs_por() if por else ex.bfs()
 
 
 class Replay:
@@ -970,6 +1057,7 @@ def main(argv=None) -> int:
     ap.add_argument("-s", "--seed", type=int, default=None, help="random mode: the seed")
     ap.add_argument("--bound", type=int, default=2, help="bounded mode: preemptions allowed")
     ap.add_argument("--no-symmetry", action="store_true", help="do not sort identical threads")
+    ap.add_argument("--por", action="store_true", help="partial-order reduction (sleep sets)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--html", action="store_true", help="print the counterexample as HTML")
     ap.add_argument("--list", action="store_true", help="list configurations, mutants and bugs")
@@ -999,7 +1087,7 @@ def main(argv=None) -> int:
     config = args.config or (mutants()[args.mutant]["config"] if args.mutant else
                              bugs()[args.bug]["config"])
     settings = [("config", config), ("era", era), ("mutant", args.mutant), ("bug", args.bug),
-                ("mode", mode), ("symmetry", not args.no_symmetry)]
+                ("mode", mode), ("symmetry", not args.no_symmetry), ("por", args.por)]
     if mode == "random":
         settings.append(("seed", seed))
     if mode == "bounded":
@@ -1013,7 +1101,7 @@ def main(argv=None) -> int:
             b = bugs()[args.bug]
             print(f"BUG {b['title']}\nFIX {b['fix']}\nLINK {b['link']}")
     r = explore(config, era=era, mutant=args.mutant, bug=args.bug, mode=mode, seed=seed,
-                symmetry=not args.no_symmetry, bound=args.bound, progress=True)
+                symmetry=not args.no_symmetry, por=args.por, bound=args.bound, progress=True)
     if args.json:
         print(json.dumps(r.to_json()))
     else:
