@@ -7,23 +7,33 @@ lock.  The explorer runs a breadth-first search over the states those threads ca
 
     state = (kernel capture, each thread's locals, the shadow contents)
 
-hashable tuples with a visited set and parent pointers, so the first violation it meets has
-a shortest schedule.  Moving from state to state restores the live kernel from the capture
-(snapshot.Restorer: only the parts that differ are rebuilt), runs one real step, and
-captures again.  Identical threads are reduced by symmetry (sorted local states); busy
-polling shows up as a cycle of one thread's steps; a state where every unfinished thread
-sleeps is a deadlock.
+as interned ids, with a visited set and parent pointers, so that the first violation it
+meets has a shortest schedule.  A step is computed by restoring the live kernel from its
+capture (snapshot.Restorer rebuilds only what differs), running the real step method and
+capturing again; since a step reads only the kernel and its own thread's locals, its effect
+is cached by (kernel, shadow, thread, position).  Identical threads are reduced by symmetry;
+busy polling shows up as a cycle of one thread's steps; a state in which every unfinished
+thread sleeps is a deadlock.  Invariants: invariants.py.
 
     >>> from refmodel import explore
-    >>> r = explore("canonical")                      # the 2.6.18 model: no violation
-    >>> r.violations, r.states > 0
-    ([], True)
-    >>> r = explore("canonical", mutant="no-ref-before-wait")
-    >>> r.violations[0].startswith("wP sleeps")    # doctest: +SKIP
+    >>> r = explore("writer")                       # the 2.6.18 model: nothing breaks
+    >>> r.violations, r.exhaustive, r.states > 100
+    ([], True, True)
+    >>> r = explore(mutant="unlock-before-remove")  # remove a step: a shortest counterexample
+    >>> r.violations[0]
+    'P:a: migration entry for page 1, which is not locked'
+    >>> r.steps()
+    ['mig', 'mig', 'mig', 'mig', 'mig', 'mig', 'mig']
+    >>> rep = explore.replay("canonical", r.steps(), mutant="unlock-before-remove")
+    >>> rep.violations == r.violations               # the schedule runs again, same verdict
     True
-    >>> [s["thread"] for s in r.trace]               # doctest: +SKIP
+    >>> explore(bug="anon-vma-head").violations[0][:40]
+    'C:a holds a migration entry for page 1 i'
+
+print(r.render()) draws the counterexample one row per step (r.render(html=True) in HTML).
 
 CLI: python -m refmodel.explore CONFIG [--era ERA] [--mutant M] [--bug B] [-s SEED] [--json]
+     [--list] [--mode bfs|bounded|random] [--bound N] [--no-symmetry] [--por] [--html]
 """
 
 import json

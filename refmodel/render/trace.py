@@ -66,6 +66,12 @@ def frame(w, k, paths, actor, label, problems) -> dict:
         if m.i_mmap_lock is not None:
             locks.append(f"i_mmap{mid}:{who(m.i_mmap_lock)}")
     row["locks"] = " ".join(locks) or "-"
+    mmname = {pid: proc for proc, pid in w.procs.items()}
+    lists = [f"av{aid}[{' '.join(mmname.get(v.vm_mm.id, str(v.vm_mm.id)) for v in av.head)}]"
+             for aid, av in sorted(k.anon_vmas.items())]
+    lists += [f"i_mmap{mid}[{' '.join(mmname.get(v.vm_mm.id, str(v.vm_mm.id)) for v in m.i_mmap)}]"
+              for mid, m in sorted(k.mappings.items()) if m.i_mmap]
+    row["rmap"] = " ".join(lists) or "-"
     row["counts"] = " ".join(f"{pfn}:{page_count(p)}/{page_mapcount(p)}"
                              for pfn, p in sorted(k.pages.items()) if pfn != ZERO_PFN) or "-"
     waiting = []
@@ -101,11 +107,12 @@ def _rows(rep):
         for c in f["ptes"]:
             if c not in pte_cols:
                 pte_cols.append(c)
-    header = ["#", "actor", "kernel function"] + pte_cols + ["locks held", "count/mapcount", "waiting"]
+    header = ["#", "actor", "kernel function"] + pte_cols + ["rmap lists", "locks held",
+                                                              "count/mapcount", "waiting"]
     out, prev = [], None
     for n, f in enumerate(rep.frames):
         cells = [str(n), f["actor"], f["function"]] + [f["ptes"].get(c, "") for c in pte_cols] + \
-                [f["locks"], f["counts"], f["waiters"]]
+                [f.get("rmap", "-"), f["locks"], f["counts"], f["waiters"]]
         changed = [False] * len(cells)
         if prev is not None:
             changed = [i >= 3 and a != b for i, (a, b) in enumerate(zip(cells, prev))]
@@ -158,7 +165,8 @@ def trace_text(rep) -> str:
     out = describe(rep) + ["", line(header), "  ".join("-" * wd for wd in widths)]
     out += [line(r) for r in cells[1:]]
     out.append("(* = changed by this step; pte 'ro 5' = read-only to pfn 5, 'MIG-W 5' = "
-               "WRITE migration entry for pfn 5; counts are count/mapcount per pfn)")
+               "WRITE migration entry for pfn 5; rmap lists in walk order, by process; "
+               "counts are count/mapcount per pfn)")
     if rep.violations:
         out.append("")
         out += [f"VIOLATED: {p}" for p in rep.violations]
