@@ -42,7 +42,7 @@ MAX_PROCS = 4
 MAX_PAGES = 4                         # per mmap
 WINDOW = 48                           # random addresses: TASK_UNMAPPED_BASE + [-4, 48) pages
 
-MAX_EXAMPLES = 220
+MAX_EXAMPLES = 250                    # x ~50 steps each (Hypothesis ends some runs early)
 STEPS = 60
 MIN_TOTAL_STEPS = 10_000
 
