@@ -92,6 +92,67 @@ def exit_mmap_op(k, mm):
 _PATH_KINDS = {"user_access": user_access, "migrate_pages": migrate_pages, "dup_mmap": dup_mmap}
 
 
+# -- dead locals -------------------------------------------------------------------------
+# A value a path will overwrite before it reads it again cannot change the future, so two
+# states that differ only in it are the same state (TLC's VIEW; dead-variable reduction).
+# Which locals are dead at which step is read off the step methods; tests/explorer checks
+# that every verdict is the same with view=False, and that steps commute with the view.
+_WALK = ("walk", "walk_i", "walk_old", "walk_new", "walk_then")
+_ZERO = {"pfn": 0, "orig_pte": 0, "entry": 0, "faults": 0, "walk": None, "walk_then": None,
+         "walk_i": 0, "walk_old": 0, "walk_new": 0, "rc": 0, "newpfn": 0, "cur": 0}
+
+
+def dead_locals(cls, pc: str, top: bool) -> tuple:
+    """Slots of a path of class cls whose values are dead when its next step is pc."""
+    from .snapshot import _path_slots
+    if pc == DONE and top:
+        return tuple(s for s in _path_slots(cls) if s != "pc")   # a finished thread is over
+    if issubclass(cls, user_access):
+        if pc in ("access", "do_page_fault", DONE):
+            return ("faults", "pfn", "orig_pte", "entry")
+        if pc == "migration_entry_wait":
+            return ("faults", "orig_pte", "entry")
+        if pc == "do_wp_page_copy":
+            return ("faults", "entry")
+        return ("faults",)
+    if issubclass(cls, migrate_pages):
+        if pc in ("walk_lock", "walk_vma"):
+            return ()
+        dead = _WALK[1:] if pc == "after_unmap" else _WALK
+        if pc in ("start", "get_new_page", DONE):
+            dead += ("rc", "newpfn", "cur")
+        elif pc == "finish":
+            dead += ("newpfn", "cur")
+        return dead
+    return ()
+
+
+_VIEWS: dict = {}
+
+
+def view_path(t: tuple, on: bool = True, top: bool = True) -> tuple:
+    """A captured path with its dead locals set to their initial values (and its sub-path
+    viewed too); the fault counter always goes."""
+    from .snapshot import _P, _path_slots
+    cls, pc = t[0], t[1]
+    key = (cls, pc, top, on)
+    idx = _VIEWS.get(key)
+    if idx is None:
+        slots = _path_slots(cls)
+        dead = dead_locals(cls, pc, top) if on else (("faults",) if issubclass(cls, user_access) else ())
+        idx = _VIEWS[key] = tuple((slots.index(s) + 1, _ZERO.get(s)) for s in dead)
+    if not idx and not on:
+        return t
+    out = list(t)
+    for j, zero in idx:
+        out[j] = zero
+    if on and pc != DONE or not top:
+        for j, v in enumerate(out):
+            if type(v) is _P:
+                out[j] = _P(view_path(v, on, top=False))
+    return tuple(out)
+
+
 # -- building a configuration ------------------------------------------------------------
 
 class World:
@@ -102,8 +163,9 @@ class World:
     """
 
     def __init__(self, config, era: str = "2.6.18", mutant: str | None = None,
-                 bug: str | None = None, symmetry: bool = True, **overrides):
+                 bug: str | None = None, symmetry: bool = True, view: bool = True, **overrides):
         self.bug = bug
+        self.view = view
         self.mutant = mutant
         classes = {}
         era_overrides = {}
@@ -266,15 +328,11 @@ class World:
         return n
 
     def capture_thread(self, p) -> int:
-        """A thread's locals, without the fault counter (history only: a thread that faults
-        again and again without progress must come back to the same state)."""
-        if isinstance(p, user_access):
-            f = p.faults
-            p.faults = 0
-            t = capture_path(p)
-            p.faults = f
-            return self.tid_of(t)
-        return self.tid_of(capture_path(p))
+        """A thread's locals as an id.  Values that are dead at the thread's pc (never read
+        before they are written again: dead_locals) are left out, like the fault counter,
+        which is history only -- a thread that faults again and again without progress
+        must come back to the same state."""
+        return self.tid_of(view_path(capture_path(p), self.view))
 
     @staticmethod
     def freeze_ghost(shadow: dict, wbits: set, lost: set) -> tuple:
@@ -934,14 +992,17 @@ class _Lazy(list):
 
 def explore(config=None, era: str = "2.6.18", mutant: str | None = None, bug: str | None = None,
             mode: str = "bfs", seed: int | None = None, symmetry: bool = True, por: bool = False,
-            bound: int = 2, progress: bool = False, walks: int = 2000, **overrides) -> Result:
+            view: bool = True, bound: int = 2, progress: bool = False, walks: int = 2000,
+            **overrides) -> Result:
     """Explore every schedule of config (a name from explore_configs.json, or a dict).
 
     era: the kernel (see eras.ERAS); mutant: a step removed (see mutants()); bug: a
     historical bug, run in its own configuration and era; mode: "bfs" (exhaustive, shortest
     counterexample), "bounded" (at most `bound` preemptions) or "random" (seeded walks, NOT
     exhaustive); symmetry: sort identical threads; por: sleep sets (fewer transitions, the
-    same states and verdicts -- tests/explorer checks that).  Returns a Result with states,
+    same states and verdicts -- tests/explorer checks that); view: leave out locals that are
+    dead at a thread's next step (dead_locals; the same verdicts, far fewer states).
+    Returns a Result with states,
     transitions, seconds, violations and trace.
     """
     if mode not in MODES:
@@ -950,7 +1011,7 @@ def explore(config=None, era: str = "2.6.18", mutant: str | None = None, bug: st
         raise ValueError("explore() needs a configuration, a mutant or a bug")
     if bug is not None:
         era = bugs()[bug].get("era", era)
-    w = World(config, era=era, mutant=mutant, bug=bug, symmetry=symmetry, **overrides)
+    w = World(config, era=era, mutant=mutant, bug=bug, symmetry=symmetry, view=view, **overrides)
     ex = Explorer(w, progress=progress)
     if mode == "random":
         if seed is None:
@@ -1068,6 +1129,7 @@ def main(argv=None) -> int:
     ap.add_argument("--bound", type=int, default=2, help="bounded mode: preemptions allowed")
     ap.add_argument("--no-symmetry", action="store_true", help="do not sort identical threads")
     ap.add_argument("--por", action="store_true", help="partial-order reduction (sleep sets)")
+    ap.add_argument("--no-view", action="store_true", help="keep dead locals in the state")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--html", action="store_true", help="print the counterexample as HTML")
     ap.add_argument("--list", action="store_true", help="list configurations, mutants and bugs")
@@ -1097,7 +1159,8 @@ def main(argv=None) -> int:
     config = args.config or (mutants()[args.mutant]["config"] if args.mutant else
                              bugs()[args.bug]["config"])
     settings = [("config", config), ("era", era), ("mutant", args.mutant), ("bug", args.bug),
-                ("mode", mode), ("symmetry", not args.no_symmetry), ("por", args.por)]
+                ("mode", mode), ("symmetry", not args.no_symmetry), ("por", args.por),
+                ("view", not args.no_view)]
     if mode == "random":
         settings.append(("seed", seed))
     if mode == "bounded":
@@ -1111,7 +1174,8 @@ def main(argv=None) -> int:
             b = bugs()[args.bug]
             print(f"BUG {b['title']}\nFIX {b['fix']}\nLINK {b['link']}")
     r = explore(config, era=era, mutant=args.mutant, bug=args.bug, mode=mode, seed=seed,
-                symmetry=not args.no_symmetry, por=args.por, bound=args.bound, progress=True)
+                symmetry=not args.no_symmetry, por=args.por, view=not args.no_view,
+                bound=args.bound, progress=True)
     if args.json:
         print(json.dumps(r.to_json()))
     else:

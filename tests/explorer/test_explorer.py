@@ -185,3 +185,55 @@ def test_partial_order_reduction_never_changes_a_verdict(which):
     assert len(a.trace) == len(b.trace)
     if not a.violations:
         assert a.states == b.states and b.transitions < a.transitions
+
+
+@pytest.mark.parametrize("which", [("mutant", m) for m in mutants()] +
+                         [("bug", b) for b in bugs()] +
+                         [("config", c) for c in ("canonical", "munmap", "file", "fork-shared",
+                                                  "rollback", "mprotect")])
+def test_leaving_out_dead_locals_never_changes_a_verdict(which):
+    kind, name = which
+    kw = {kind: name} if kind != "config" else {"config": name}
+    a, b = explore(**kw, view=False), explore(**kw)
+    assert bool(a.violations) == bool(b.violations) and a.kind == b.kind
+    if a.kind == "liveness":           # dead locals no longer tell the rounds of a cycle apart
+        assert len(b.trace) <= len(a.trace)
+    elif a.violations:
+        assert len(a.trace) == len(b.trace) and a.violations[0] == b.violations[0]
+    else:
+        assert b.states <= a.states
+
+
+@pytest.mark.parametrize("config", ["writer", "rollback", "fork-shared", "file", "mprotect"])
+def test_steps_commute_with_the_view(config):
+    """For every reachable state S (dead locals kept) and every thread i: viewing the
+    successor gives the successor of the viewed state -- dead locals really are dead."""
+    from refmodel.explore import Explorer, World, view_path
+    from refmodel.sched import BLOCKED
+    full = World(config, view=False, symmetry=False)
+    viewed = World(config, view=True, symmetry=False)
+    ex_full, ex_view = Explorer(full), Explorer(viewed)
+    seen = {}
+    ex_full.check_state = lambda s: seen.setdefault(s, None) or []
+    assert ex_full.bfs().violations == []
+
+    def as_viewed(s):
+        # the same kernel and ghost, the threads without their dead locals
+        kid = viewed.kid(full.K[s[0]])
+        gid = viewed.gid(full.G[s[1]])
+        return (kid, gid) + tuple(viewed.tid_of(view_path(full.T[t])) for t in s[2:])
+
+    checked = 0
+    for s in seen:
+        for i in range(len(full.tids)):
+            if full.done(s, i):
+                continue
+            a = ex_full.successor(s, i)
+            b = ex_view.successor(as_viewed(s), i)
+            assert (a is BLOCKED) == (b is BLOCKED), (s, i)
+            if a is not BLOCKED:
+                assert list(a[2]) == list(b[2])
+                if a[0] is not None:
+                    assert as_viewed(a[0]) == b[0], (full.names[i], s, i)
+                checked += 1
+    assert checked > 50
