@@ -185,14 +185,22 @@ def rows(quick: bool = False) -> list:
         if cfg != "canonical":
             note += f"; target <= {BIG_S:g} s: {verdict(r.seconds <= BIG_S)} (cpu {verdict(cpu <= BIG_S)})"
         out.append((f"explorer: {cfg}, exhaustive, all invariants", r.states, r.seconds, cpu, note))
-    # 4. symmetry on two identical faulters
-    full, t1, c1 = timed(lambda: explore("two-faulters", symmetry=False))
-    sym, t2, c2 = timed(lambda: explore("two-faulters"))
-    ratio = full.states / sym.states
-    out.append(("explorer: symmetry, two identical faulters", sym.states, sym.seconds, c2,
-                f"{full.states:,} states without ({full.seconds:.2f} s) -> {sym.states:,} with: "
-                f"x{ratio:.2f} fewer (target >= {SYMMETRY}: {verdict(ratio >= SYMMETRY)}); "
-                f"same verdict: {bool(full.violations) == bool(sym.violations)}"))
+    # 4. symmetry on two identical faulters (alone: dead locals kept; then with the view)
+    for view in (False, True):
+        full, t1, c1 = timed(lambda: explore("two-faulters", symmetry=False, view=view))
+        sym, t2, c2 = timed(lambda: explore("two-faulters", view=view))
+        ratio = full.states / sym.states
+        out.append((f"explorer: symmetry, two identical faulters, view={view}", sym.states,
+                    sym.seconds, c2,
+                    f"{full.states:,} states without ({full.seconds:.2f} s) -> {sym.states:,} with: "
+                    f"x{ratio:.2f} fewer (target >= {SYMMETRY}: {verdict(ratio >= SYMMETRY)}); "
+                    f"same verdict: {bool(full.violations) == bool(sym.violations)}"))
+    # 4b. what each reduction does on canonical (states, and transitions with POR)
+    for label, kw in (("none", dict(view=False, symmetry=False)), ("view", dict()),
+                      ("view + POR", dict(por=True))):
+        r, t, cpu = timed(lambda: explore("canonical", **kw))
+        out.append((f"explorer: canonical, reductions: {label}", r.states, r.seconds, cpu,
+                    f"{r.transitions:,} transitions; {len(r.violations)} violations"))
     # 5. scaling: 2-4 faulters, each in its own process (peak RSS is per process)
     for n in (2, 3, 4):
         for sym in (True,):

@@ -140,9 +140,12 @@ class SchedulerGame:
             probs += w.problems(k, paths, shadow)
             nstate, _ = w.canonical(w.kid(kern), w.gid(w.freeze_ghost(shadow, wbits, lost)),
                                     [w.capture_thread(p) for p in paths])
-            if nstate in self.history and all(s == name for s in self.schedule[-2:]):
-                probs.append(f"liveness: {name} is back where it was, without progress "
-                             f"(busy polling)")
+            if nstate in self.history:
+                j = self.history.index(nstate)
+                if all(s == name for s in self.schedule[j:]):
+                    probs.append(f"liveness: {name} is back in the state it was in "
+                                 f"{len(self.schedule) + 1 - j} steps ago, without progress "
+                                 f"(busy polling)")
         else:
             nstate = state
         if kern is not None:
