@@ -99,7 +99,8 @@ _PATH_KINDS = {"user_access": user_access, "migrate_pages": migrate_pages, "dup_
 # that every verdict is the same with view=False, and that steps commute with the view.
 _WALK = ("walk", "walk_i", "walk_old", "walk_new", "walk_then")
 _ZERO = {"pfn": 0, "orig_pte": 0, "entry": 0, "faults": 0, "walk": None, "walk_then": None,
-         "walk_i": 0, "walk_old": 0, "walk_new": 0, "rc": 0, "newpfn": 0, "cur": 0}
+         "walk_i": 0, "walk_old": 0, "walk_new": 0, "rc": 0, "newpfn": 0, "cur": 0,
+         "moved": 0, "sub": None, "pm": (), "result": None, "error": None}
 
 
 def dead_locals(cls, pc: str, top: bool) -> tuple:
@@ -115,10 +116,14 @@ def dead_locals(cls, pc: str, top: bool) -> tuple:
         if pc == "do_wp_page_copy":
             return ("faults", "entry")
         return ("faults",)
-    if issubclass(cls, migrate_pages):
+    if issubclass(cls, do_move_pages):
+        return ("sub", "pm", "result") if pc == "finish" else ()
+    if issubclass(cls, mm_write_op):
+        return ("result", "error") if pc == "finish" else ()
+    if issubclass(cls, migrate_pages):                  # moved: a statistic, never read
         if pc in ("walk_lock", "walk_vma"):
-            return ()
-        dead = _WALK[1:] if pc == "after_unmap" else _WALK
+            return ("moved",)
+        dead = ("moved",) + (_WALK[1:] if pc == "after_unmap" else _WALK)
         if pc in ("start", "get_new_page", DONE):
             dead += ("rc", "newpfn", "cur")
         elif pc == "finish":
