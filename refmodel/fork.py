@@ -9,7 +9,7 @@ locks (another step).  A migration walking the rmap can run between the two.
 """
 
 from .memory import copy_page_range
-from .mm import mm_struct, vm_area_struct
+from .mm import VM_LOCKED, mm_struct, vm_area_struct
 from .rmap import anon_vma_link
 from .sched import BLOCKED, KernelPath, down_write, spin_trylock, spin_unlock, up_write
 
@@ -17,8 +17,8 @@ from .sched import BLOCKED, KernelPath, down_write, spin_trylock, spin_unlock, u
 def dup_vma(k, mm, parent_vma):
     """A copy of parent_vma for the child mm (same anon_vma, file and offset)."""
     v = vm_area_struct(k.new_id(), mm, parent_vma.vm_start, parent_vma.vm_end,
-                       parent_vma.vm_flags, parent_vma.vm_page_prot, parent_vma.vm_pgoff,
-                       parent_vma.vm_file)
+                       parent_vma.vm_flags & ~VM_LOCKED,       # mlock is not inherited
+                       parent_vma.vm_page_prot, parent_vma.vm_pgoff, parent_vma.vm_file)
     v.anon_vma = parent_vma.anon_vma
     v.vm_policy = parent_vma.vm_policy
     return v

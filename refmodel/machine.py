@@ -217,7 +217,10 @@ class Process:
 
     def mlock(self, addr, length) -> int:
         """mlock(2): VM_LOCKED and every page faulted in."""
-        return self._syscall(sys_mlock, addr, length, True)
+        try:
+            return self._syscall(sys_mlock, addr, length, True)
+        finally:
+            self.machine._shadow_cow_broken(self, addr, addr + length)
 
     def munlock(self, addr, length) -> int:
         """munlock(2)."""
@@ -548,6 +551,21 @@ class Machine:
             old = self.shadow_shared.get(shared_key, ZERO)
             self.shadow_shared[shared_key] = old[:off] + data + old[off + len(data):]
 
+    def _shadow_cow_broken(self, proc, start: int, end: int) -> None:
+        """mlock write-faulted writable private file pages: from now on they are private
+        copies, frozen at what the file held (make_pages_present's early COW break)."""
+        if not self.shadow:
+            return
+        for vpn in range(start >> PAGE_SHIFT, (end + PAGE_SIZE - 1) >> PAGE_SHIFT):
+            vma = next((v for v in proc.mm.mmap if v.vm_start <= vpn << PAGE_SHIFT < v.vm_end), None)
+            if vma is None or vma.vm_file is None or vma.vm_flags & 0x8 or not vma.vm_flags & 0x2:
+                continue
+            if not pte_present(proc.mm.pgtable.get(vpn, 0)):
+                continue
+            key = (proc.pid, vpn)
+            if key not in self.shadow_private:
+                self.shadow_private[key] = self.expected(proc, vpn << PAGE_SHIFT)
+
     def _shadow_forget(self, proc, start: int, end: int) -> None:
         lo, hi = start >> PAGE_SHIFT, (end + PAGE_SIZE - 1) >> PAGE_SHIFT
         for key in [key for key in self.shadow_private if key[0] == proc.pid and lo <= key[1] < hi]:
@@ -574,7 +592,8 @@ class Machine:
         vpn = addr >> PAGE_SHIFT
         pte = proc.mm.pgtable.get(vpn, 0)
         if pte_present(pte):
-            return k.pages[pte_pfn(pte)].data
+            page = k.pages.get(pte_pfn(pte))
+            return page.data if page is not None else None   # the kernel check reports it
         if is_swap_pte(pte):
             e = pte_to_swp_entry(pte)
             if is_migration_entry(e, k.swp_types):

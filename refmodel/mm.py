@@ -144,10 +144,11 @@ class address_space:
 class File:
     """An in-memory (tmpfs) file: a name, a size in pages and its address_space."""
 
-    __slots__ = ("name", "npages", "f_mapping")
+    __slots__ = ("name", "npages", "f_mapping", "unlinked")
 
-    def __init__(self, name: str, npages: int, mapping: address_space):
+    def __init__(self, name: str, npages: int, mapping: address_space, unlinked: bool = False):
         self.name, self.npages, self.f_mapping = name, npages, mapping
+        self.unlinked = unlinked          # no name: gone (truncated) with its last mapping
 
     def __repr__(self) -> str:
         return f"<file {self.name!r} {self.npages} pages>"

@@ -101,7 +101,7 @@ def do_mmap_pgoff(k, mm, file, addr: int, length: int, prot: int, flags: int, pg
         vm_flags |= VM_SHARED | VM_MAYSHARE
     if file is None:
         if map_type == MAP_SHARED:
-            file = shmem_file_setup(k, "dev/zero (deleted)", length >> PAGE_SHIFT)
+            file = shmem_file_setup(k, "dev/zero (deleted)", length >> PAGE_SHIFT, unlinked=True)
             pgoff = 0
         else:
             pgoff = addr >> PAGE_SHIFT
@@ -134,9 +134,13 @@ def split_vma(k, mm, vma, addr: int, new_below: bool):
 
 
 def remove_vma(k, vma) -> None:
-    """free_pgtables + remove_vma: leave the anon_vma (freeing it if last) and the i_mmap."""
+    """free_pgtables + remove_vma: leave the anon_vma (freeing it if last) and the i_mmap;
+    the file reference goes too (fput), which deletes an unlinked file with its last map."""
+    from .shmem import shmem_release
     anon_vma_unlink(k, vma)
     unlink_file_vma(vma)
+    if vma.vm_file is not None:
+        shmem_release(k, vma.vm_file)
 
 
 def do_munmap(k, mm, start: int, length: int) -> int:
@@ -188,29 +192,37 @@ def make_pages_present(k, mm, start: int, end: int) -> None:
             raise OSError(errno.EFAULT, f"mlock: cannot fault in {addr:#x} ({path.error})")
 
 
+def mlock_fixup(k, mm, vma, start: int, end: int, newflags: int) -> None:
+    """Give [start, end) of vma the new flags, splitting it; fault the pages in if locking.
+    Nothing happens if the flags do not change (an already locked vma is not faulted)."""
+    if newflags == vma.vm_flags:
+        return
+    if vma.vm_start < start:
+        split_vma(k, mm, vma, start, new_below=True)      # vma keeps the part from start
+    if vma.vm_end > end:
+        split_vma(k, mm, vma, end, new_below=False)
+    vma.vm_flags = newflags
+    if newflags & VM_LOCKED:
+        make_pages_present(k, mm, start, end)
+
+
 def do_mlock(k, mm, start: int, length: int, on: bool) -> int:
-    """Set or clear VM_LOCKED on [start, start+length), splitting vmas at the edges."""
+    """Set or clear VM_LOCKED vma by vma; stop at the first error or hole (ENOMEM)."""
     end = start + length
-    addr = start
     vma = find_vma(mm, start)
     if vma is None or vma.vm_start > start:
         raise OSError(errno.ENOMEM, "mlock: range not mapped")
-    while addr < end:
-        vma = find_vma(mm, addr)
-        if vma is None or vma.vm_start > addr:
+    nstart = start
+    while True:
+        newflags = vma.vm_flags | VM_LOCKED if on else vma.vm_flags & ~VM_LOCKED
+        tmp = min(vma.vm_end, end)
+        mlock_fixup(k, mm, vma, nstart, tmp, newflags)
+        nstart = tmp
+        if nstart >= end:
+            return 0
+        vma = find_vma(mm, nstart)
+        if vma is None or vma.vm_start != nstart:
             raise OSError(errno.ENOMEM, "mlock: hole in range")
-        if vma.vm_start < addr:
-            split_vma(k, mm, vma, addr, new_below=True)
-        if vma.vm_end > end:
-            split_vma(k, mm, vma, end, new_below=False)
-        if on:
-            vma.vm_flags |= VM_LOCKED
-        else:
-            vma.vm_flags &= ~VM_LOCKED
-        addr = vma.vm_end
-    if on:
-        make_pages_present(k, mm, start, end)
-    return 0
 
 
 def sys_mlock(k, mm, start: int, length: int, on: bool = True) -> int:

@@ -129,8 +129,9 @@ def pte_modify(pte: Pte, newprot: int) -> Pte:
 
 # The arch half of swap entries: how a swp_entry_t sits in a non-present pte.
 def __swp_entry(type_: int, offset: int) -> int:
-    """Arch-format swap entry: type in bits 1-6, offset from bit 8; bit 0 (present) clear."""
-    return (type_ << 1) | (offset << 8)
+    """Arch-format swap entry: type in bits 1-6, offset from bit 8; bit 0 (present) clear.
+    The pte is 64 bits wide, so offset bits above bit 55 are lost."""
+    return ((type_ << 1) | (offset << 8)) & 0xFFFF_FFFF_FFFF_FFFF
 
 
 def __swp_type(arch_entry: int) -> int:

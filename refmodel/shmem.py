@@ -15,11 +15,32 @@ from .rmap import linear_page_index
 from .swap import lru_cache_add
 
 
-def shmem_file_setup(k, name: str, npages: int) -> File:
-    """A new tmpfs file of npages (all holes until touched)."""
+def shmem_file_setup(k, name: str, npages: int, unlinked: bool = False) -> File:
+    """A new tmpfs file of npages (all holes until touched); unlinked for shared anonymous
+    memory (shmem_zero_setup), whose pages go when its last mapping does."""
     mapping = address_space(k.new_id(), name, "shmem")
     k.mappings[mapping.id] = mapping
-    return File(name, npages, mapping)
+    return File(name, npages, mapping, unlinked)
+
+
+def truncate_inode_pages(k, mapping) -> None:
+    """Drop every page of the file from its page cache (the cache's reference with it)."""
+    from .swap import page_cache_release
+    for index, pfn in sorted(mapping.page_tree.items()):
+        page = k.pages[pfn]
+        del mapping.page_tree[index]
+        mapping.nrpages -= 1
+        page.mapping = 0
+        k.stat("radix_updates")
+        page_cache_release(k, page)
+
+
+def shmem_release(k, file: File) -> None:
+    """The last mapping of a file went (fput): an unlinked file is deleted, pages and all
+    (shmem_delete_inode -> truncate)."""
+    if file.unlinked and not file.f_mapping.i_mmap:
+        truncate_inode_pages(k, file.f_mapping)
+        k.mappings.pop(file.f_mapping.id, None)
 
 
 def add_to_page_cache(k, page: Page, mapping, index: int) -> None:

@@ -125,9 +125,9 @@ def swap_duplicate(k, entry: int) -> int:
 
 
 def page_swapcount(k, page: Page) -> int:
-    """swap_map count of the slot a swap-cache page belongs to."""
+    """How many swap ptes still name a swap-cache page's slot (the cache's own use excluded)."""
     si = swap_info_get(k, page.private)
-    return si.swap_map[swp_offset(page.private)] if si else 0
+    return si.swap_map[swp_offset(page.private)] - 1 if si else 0
 
 
 def can_share_swap_page(k, page: Page) -> bool:
