@@ -57,8 +57,9 @@ from refmodel import explore
 cfg = json.loads({cfg!r})
 c0 = time.process_time()
 r = explore(cfg, symmetry={sym})
+hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0]
 print(json.dumps({{"wall": r.seconds, "cpu": time.process_time() - c0, "states": r.states,
-                  "transitions": r.transitions, "violations": r.violations,
+                  "transitions": r.transitions, "violations": r.violations, "hwm_kb": hwm,
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
 """
 
@@ -203,11 +204,13 @@ def rows(quick: bool = False) -> list:
                     f"{r.transitions:,} transitions; {len(r.violations)} violations"))
     # 5. scaling: 2-4 faulters, each in its own process (peak RSS is per process)
     for n in (2, 3, 4):
-        for sym in (True,):
+        for sym in (True,):                            # (view on: dead locals left out)
             d = in_fresh_process(RUN_CODE.format(cfg=json.dumps(faulters_config(n)), sym=sym))
             out.append((f"explorer scaling: {n} faulters + migrator", d["states"], d["wall"], d["cpu"],
                         f"{d['transitions']:,} transitions; {d['states'] / d['wall']:,.0f} states/s; "
-                        f"peak RSS {d['maxrss_kb'] / 1024:.0f} MiB; symmetry {sym}; "
+                        f"peak RSS {d['hwm_kb'] / 1024:.0f} MiB (VmHWM; getrusage says "
+                        f"{d['maxrss_kb'] / 1024:.0f} MiB, which Linux carries over from the parent "
+                        f"across exec); {d['hwm_kb'] * 1024 / d['states']:,.0f} B/state; symmetry {sym}; "
                         f"{len(d['violations'])} violations"))
     # 6. Hypothesis over the same steps, for each mutant and bug
     for kind, name in names:
