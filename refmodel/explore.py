@@ -187,6 +187,7 @@ class World:
             classes.update(mu.get("classes", {}))
         era_overrides.update(overrides)
         self.era_overrides_user = dict(overrides)
+        self.source = config                     # what replay() needs to build this world again
         if isinstance(config, str):
             self.name = config
             config = configs()[config]
@@ -557,9 +558,8 @@ class Result:
         from .render.trace import trace_html, trace_text
         if not self.trace and not self.violations:
             return "no violation"
-        rep = replay(self.world.config if self.world.name == "custom" else self.config,
-                     self.steps(), era=self.era, mutant=self.mutant, bug=self.bug,
-                     **self.world.era_overrides_user)
+        rep = replay(self.world.source, self.steps(), era=self.era, mutant=self.mutant,
+                     bug=self.bug, **self.world.era_overrides_user)
         return trace_html(rep) if html else trace_text(rep)
 
     def _repr_html_(self):

@@ -192,8 +192,7 @@ class SchedulerGame:
         """A shortest schedule to the goal, found by the explorer (for the instructor)."""
         from .explore import Explorer
         from collections import deque
-        w = World(self.w.config if self.w.name == "custom" else self.config, era=self.era,
-                  mutant=self.mutant, bug=self.bug, symmetry=False)
+        w = World(self.w.source, era=self.era, mutant=self.mutant, bug=self.bug, symmetry=False)
         if self.goal == "violation":
             ex = Explorer(w)
             r = ex.bfs()
@@ -204,8 +203,8 @@ class SchedulerGame:
         queue, seen = deque([start]), {w.init}
         while queue:
             sched = queue.popleft()
-            g = SchedulerGame(self.w.config if self.w.name == "custom" else self.config,
-                              era=self.era, mutant=self.mutant, bug=self.bug, goal=self.goal)
+            g = SchedulerGame(self.w.source, era=self.era, mutant=self.mutant, bug=self.bug,
+                              goal=self.goal)
             for n in sched:
                 g.step(n)
             if g.won:
