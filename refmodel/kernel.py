@@ -42,7 +42,7 @@ class Kernel:
         self.node_of_pid: dict = {}                 # pid -> preferred node (local node)
         self.next_id = 1                            # ids for vmas, anon_vmas, mms, files
         self.counters = Counter()                   # vmstat-style event counts
-        self.trace: list = []                       # TraceEvents, oldest first
+        self.trace: list = []                       # (name, mm, addr, detail), oldest first
         self.tracing = True
         # ZERO_PAGE: pinned forever, mapped read-only by read faults on anonymous memory.
         zero = Page(ZERO_PFN, 0)
@@ -66,7 +66,7 @@ class Kernel:
     def trace_event(self, name: str, mm_id: int, addr: int, detail=None) -> None:
         """Record a trace point, e.g. set_migration_pte / remove_migration_pte."""
         if self.tracing:
-            self.trace.append(TraceEvent((name, mm_id, addr, detail)))
+            self.trace.append((name, mm_id, addr, detail))     # plain tuples: cheap for the GC
 
     def mm_node(self, mm) -> int:
         """The node a task of mm allocates from by default (its CPU's node)."""

@@ -714,5 +714,7 @@ class Machine:
         return self.k.counters
 
     @property
-    def trace(self):
-        return self.k.trace
+    def trace(self) -> list:
+        """The trace events so far, oldest first, each with .name .mm .addr .detail."""
+        from .kernel import TraceEvent
+        return [TraceEvent(t) for t in self.k.trace]
