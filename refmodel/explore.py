@@ -220,7 +220,7 @@ class World:
         self.groups = [g for g in groups.values() if len(g) > 1] if symmetry else []
         self.nodes, self.ppn = len(m.k.nodes), m.k.nodes[0].end_pfn - m.k.nodes[0].start_pfn
         self.R = Restorer(m.era, self.nodes, self.ppn)
-        self._intern, self._renamed, self.kernel_cache = {}, {}, {}
+        self._intern, self._renamed, self.kernel_cache, self._viewed = {}, {}, {}, {}
         self.K, self.Kid, self.T, self.Tid, self.Tdone, self.G, self.Gid = [], {}, [], {}, [], [], {}
         self.init, self.init_perm = self.canonical(
             self.kid(capture(m.k)), self.gid(self.freeze_ghost(shadow, set(), set())),
@@ -338,7 +338,11 @@ class World:
         before they are written again: dead_locals) are left out, like the fault counter,
         which is history only -- a thread that faults again and again without progress
         must come back to the same state."""
-        return self.tid_of(view_path(capture_path(p), self.view))
+        t = capture_path(p)
+        n = self._viewed.get(t)
+        if n is None:
+            n = self._viewed[t] = self.tid_of(view_path(t, self.view))
+        return n
 
     @staticmethod
     def freeze_ghost(shadow: dict, wbits: set, lost: set) -> tuple:
@@ -595,6 +599,7 @@ class Explorer:
         self.max_states = max_states
         self.tcache: dict = {}          # (kernel, ghost, thread, position) -> effect of its step
         self.fcache: dict = {}          # (kernel, thread, position) -> the thread's facts
+        self.ccache: dict = {}          # (kernel, ghost, ids of the facts) -> the problems
 
     def successor(self, state, i):
         """(next state, perm, problems) for thread i's step, or BLOCKED.
@@ -632,8 +637,8 @@ class Explorer:
         problems, nkern = out
         if nkern is None:                            # a BUG left the kernel half-changed
             return None, None, None, tuple(problems)
-        w.R.sync(nkern)
         nkid = w.kid(nkern)
+        w.R.sync(w.K[nkid])                          # the interned parts: identity tests hit
         ng = w.freeze_ghost(shadow, wbits, lost)
         return nkid, w.capture_thread(p), (gid if ng == ghost else w.gid(ng)), tuple(problems)
 
@@ -654,13 +659,18 @@ class Explorer:
                         k = w.R.restore(w.K[kid])
                     p = restore_path(w.T[t], w.tids[i])
                     f = inv.thread_facts(k, p, w.names[i], w.where)
+                    f = self.ccache.setdefault(("facts", f), f)   # equal facts: one object
                     fcache[(kid, t, i) if inv.needs_kernel(p) else (t, i)] = f
             facts.append(f)
             finished = finished and w.Tdone[t]
-        live = lambda: w.R.restore(w.K[kid])             # noqa: E731  (only on a miss)
-        ghost = w.G[gid]
-        return inv.combine(live, facts, dict(ghost[0]), w.pins, w.where, finished,
-                           memo=w.kernel_cache, kern=kid, shadow_t=gid)
+        key = (kid, gid, finished) + tuple(map(id, facts))   # facts live on in fcache
+        out = self.ccache.get(key)
+        if out is None:
+            live = lambda: w.R.restore(w.K[kid])         # noqa: E731  (only on a miss)
+            out = self.ccache[key] = inv.combine(live, facts, dict(w.G[gid][0]), w.pins,
+                                                 w.where, finished, memo=w.kernel_cache,
+                                                 kern=kid, shadow_t=gid)
+        return out
 
     def bfs(self) -> Result:
         """Exhaustive breadth-first search: the first violation has a shortest schedule."""

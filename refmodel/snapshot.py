@@ -154,6 +154,17 @@ def capture(k) -> tuple:
     return (pages, nodes, tuple(mms), layout, tuple(maps), swap, misc, locks)
 
 
+def _setter(slots, name):
+    """Generate 'def put(o, t): o.a = t[0]; o.b = t[1]; ...' (one call per object)."""
+    body = "".join(f"    o.{s} = t[{i}]\n" for i, s in enumerate(slots)) or "    pass\n"
+    env = {}
+    exec(f"def {name}(o, t):\n{body}", env)
+    return env[name]
+
+
+_page_put = _setter(PAGE_SLOTS, "page_put")
+
+
 class Restorer:
     """Keeps one live Kernel and moves it to any captured state, rebuilding only the parts
     that differ from the state it is in (pages by pfn, mms by id, the vma layout as a whole).
@@ -224,16 +235,17 @@ class Restorer:
         self.cur = snap
 
     def _restore_pages(self, pages):
-        old, seen = self.k.pages, self._page_t
+        old, seen, put = self.k.pages, self._page_t, _page_put
         new = {}
         for t in pages:
             pfn = t[0]
             p = old.get(pfn)
-            if p is None or seen.get(pfn) is not t:
-                if p is None:
-                    p = Page.__new__(Page)
-                for s, v in zip(PAGE_SLOTS, t):
-                    setattr(p, s, v)
+            if p is None:
+                p = Page.__new__(Page)
+                put(p, t)
+                seen[pfn] = t
+            elif seen.get(pfn) is not t:
+                put(p, t)
                 seen[pfn] = t
             new[pfn] = p
         self.k.pages = new
@@ -355,8 +367,13 @@ class _P(tuple):
     __slots__ = ()
 
 
+_PLAIN = frozenset((int, str, bytes, bool, tuple, type(None)))
+
+
 def _pfreeze(v):
     t = type(v)
+    if t in _PLAIN:
+        return v
     if t is list:
         return _L(v)
     if t is dict:
