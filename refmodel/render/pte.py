@@ -81,8 +81,20 @@ def pte_picture(pte: int, types: SwapTypes = MIGRATION_2_6_18) -> Picture:
         label = name if x1 - x0 < 60 else f"{name}={val:#x}"
         parts.append(f'<text x="{(x0 + x1) / 2}" y="{top + 41}" text-anchor="middle" '
                      f'font-family="monospace" font-size="10">{escape(label)}</text>')
-    note = "; ".join(f"{n}: {m}" for n, _, _, _, m in fields if n not in ("PN",))
-    parts.append(f'<text x="{left}" y="{top + 66}" font-family="sans-serif" font-size="11">'
-                 f'{escape(note[:150])}</text>')
+    # The meanings, wrapped to the picture's width (about 7 px per character at 11 px).
+    lines, line = [], ""
+    for item in (f"{n}: {m}" for n, _, _, _, m in fields if n not in ("PN",)):
+        if line and len(line) + len(item) + 2 > (width - 2 * left) // 6:
+            lines.append(line)
+            line = item
+        else:
+            line = f"{line}; {item}" if line else item
+    lines.append(line)
+    for i, text_line in enumerate(lines):
+        parts.append(f'<text x="{left}" y="{top + 66 + 14 * i}" font-family="sans-serif" '
+                     f'font-size="11">{escape(text_line)}</text>')
+    height = top + 66 + 14 * len(lines)
+    parts[0] = parts[0].replace('height="120"', f'height="{height}"').replace(
+        f'0 0 {width} 120', f'0 0 {width} {height}')
     parts.append("</svg>")
     return Picture(title, text, "".join(parts))
