@@ -222,6 +222,7 @@ class World:
         self.R = Restorer(m.era, self.nodes, self.ppn)
         self._intern, self._renamed, self.kernel_cache, self._viewed = {}, {}, {}, {}
         self.K, self.Kid, self.T, self.Tid, self.Tdone, self.G, self.Gid = [], {}, [], {}, [], [], {}
+        _normalise_free_lists(m.k)
         self.init, self.init_perm = self.canonical(
             self.kid(capture(m.k)), self.gid(self.freeze_ghost(shadow, set(), set())),
             [self.capture_thread(p) for p in paths])
@@ -456,6 +457,7 @@ class World:
                     del shadow[key]
             wbits.difference_update({x for x in wbits if x[0] == p.mm})
         # the write bit across migration: which entries replaced writable ptes
+        _normalise_free_lists(k)
         post = capture(k)
         if post[2] != pre[2]:
             self._write_bits(k, pre[2], post[2], wbits, lost)
@@ -518,6 +520,19 @@ class World:
         for mm_id, name in self.mm_names.items():
             msg = re.sub(rf"\bmm {mm_id}([:'])", rf"{name} (mm {mm_id})\1", msg)
         return msg
+
+
+def _normalise_free_lists(k) -> None:
+    """A node whose free list holds, at the bottom, the pfn just below next_unused hands out
+    pages in the same order as one that never used that pfn: keep the second form, so that
+    "allocated and freed again" and "never allocated" are one state (a canonical form, like
+    symmetry; the allocation sequence -- free list popped from the top, then next_unused
+    upwards -- is the same)."""
+    for node in k.nodes:
+        free = node.free
+        while free and free[0] == node.next_unused - 1:
+            free.pop(0)
+            node.next_unused -= 1
 
 
 def _prot(s: str) -> int:
