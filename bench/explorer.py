@@ -200,8 +200,11 @@ def rows(quick: bool = False) -> list:
     for label, kw in (("none", dict(view=False, symmetry=False)), ("view", dict()),
                       ("view + POR", dict(por=True))):
         r, t, cpu = timed(lambda: explore("canonical", **kw))
+        rate = r.states / r.seconds
         out.append((f"explorer: canonical, reductions: {label}", r.states, r.seconds, cpu,
-                    f"{r.transitions:,} transitions; {len(r.violations)} violations"))
+                    f"{r.transitions:,} transitions; {len(r.violations)} violations; "
+                    f"{rate:,.0f} states/s with every invariant on (target >= {THROUGHPUT:,}: "
+                    f"{verdict(rate >= THROUGHPUT)})"))
     # 5. scaling: 2-4 faulters, each in its own process (peak RSS is per process)
     for n in (2, 3, 4):
         for sym in (True,):                            # (view on: dead locals left out)

@@ -157,17 +157,43 @@ def test_random_mode_prints_its_seed_and_replays():
 
 
 def test_deadlock_is_reported():
-    """A configuration whose threads wait for each other forever: two forks of one mm
-    cannot deadlock, but a migration sleeping on a page lock nobody releases does."""
+    """A migration that forgets to unlock the page after a failed pass (the pinned page of
+    the rollback configuration) leaves the fault asleep in migration_entry_wait and itself
+    asleep in lock_page on its next forced pass: no unfinished thread can run."""
+    from refmodel.explore import Explorer, World
+    from refmodel.migrate import migrate_pages
+    from refmodel.page import unlock_page
+
+    class NeverUnlocks(migrate_pages):
+        __slots__ = ()
+
+        def unlock(self, k):
+            real = unlock_page
+            import refmodel.migrate as mig
+            mig.unlock_page = lambda page: None             # the page stays locked
+            try:
+                return super().unlock(k)
+            finally:
+                mig.unlock_page = real
+
+    w = World("rollback")
+    w.subst = {migrate_pages: NeverUnlocks}
+    r = Explorer(w).bfs()
+    assert r.kind == "deadlock", r.violations
+    assert r.violations[0].startswith("deadlock: every unfinished thread sleeps (")
+    assert "lock_page" in r.violations[0] and len(r.trace) <= 20
+
+
+def test_a_second_isolation_of_the_same_page_fails():
     cfg = {
-        "name": "deadlock",
+        "name": "twice",
         "setup": [["spawn", "A", {"node": 0, "cap_sys_nice": True}], ["mmap", "A", "a", {}],
                   ["write", "A", "a", "x"]],
         "threads": [{"name": "m1", "kind": "kernel_migrate", "proc": "A", "addr": "a", "node": 1},
                     {"name": "m2", "kind": "kernel_migrate", "proc": "A", "addr": "a", "node": 1}],
     }
     with pytest.raises(ValueError, match="not on the LRU"):
-        explore(cfg)                        # the second isolation fails, as in the kernel
+        explore(cfg)                        # isolate_lru_page: the page is off the LRU already
 
 
 def test_explore_needs_something_to_explore():
