@@ -305,14 +305,25 @@ class World:
     def intern(self, t):
         return self._intern.setdefault(t, t)
 
-    def kid(self, kern: tuple) -> int:
-        """The id of a kernel capture (its parts are shared with every equal part seen)."""
+    def kid(self, kern: tuple, like: tuple | None = None) -> int:
+        """The id of a kernel capture (its parts are shared with every equal part seen).
+        like: an interned capture it probably shares parts with (the state before a step):
+        a part equal to like's is taken from it as it is."""
         it = self._intern
-        pages, nodes, mms, layout, maps, swap, misc, locks = kern
-        pages = tuple([it.setdefault(x, x) for x in pages])
-        mms = tuple([it.setdefault(x, x) for x in mms])
-        maps = tuple([it.setdefault(x, x) for x in maps])
-        kern = tuple([it.setdefault(x, x) for x in (pages, nodes, mms, layout, maps, swap, misc, locks)])
+        parts = list(kern)
+        for j in (0, 2, 4):                      # pages, mms, mappings: element by element
+            if like is not None and parts[j] == like[j]:
+                parts[j] = like[j]
+            else:
+                got = it.get(parts[j])
+                parts[j] = got if got is not None else it.setdefault(
+                    parts[j], tuple([it.setdefault(x, x) for x in parts[j]]))
+        for j in (1, 3, 5, 6, 7):
+            if like is not None and parts[j] == like[j]:
+                parts[j] = like[j]
+            else:
+                parts[j] = it.setdefault(parts[j], parts[j])
+        kern = tuple(parts)
         n = self.Kid.get(kern)
         if n is None:
             n = self.Kid[kern] = len(self.K)
@@ -632,6 +643,8 @@ class Explorer:
         nk, nthread, ngid, problems = hit
         if nk is None:
             return None, None, problems
+        if not self.w.groups:                        # no symmetry to apply: build it directly
+            return (nk, ngid) + state[2:2 + i] + (nthread,) + state[3 + i:], None, problems
         threads = list(state[2:])
         threads[i] = nthread
         nstate, perm = self.w.canonical(nk, ngid, threads)
@@ -652,7 +665,7 @@ class Explorer:
         problems, nkern = out
         if nkern is None:                            # a BUG left the kernel half-changed
             return None, None, None, tuple(problems)
-        nkid = w.kid(nkern)
+        nkid = w.kid(nkern, kern)
         w.R.sync(w.K[nkid])                          # the interned parts: identity tests hit
         ng = w.freeze_ghost(shadow, wbits, lost)
         return nkid, w.capture_thread(p), (gid if ng == ghost else w.gid(ng)), tuple(problems)
