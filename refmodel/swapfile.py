@@ -7,6 +7,7 @@ that use the slot, and slots[offset] holds the bytes written there.  Slot 0 is t
 """
 
 import errno
+from itertools import chain
 
 from .page import Page, PageLocked, PagePrivate, PageSwapCache, PageWriteback, TestSetPageLocked, page_count, page_mapcount, unlock_page
 from .swap import page_cache_release, set_page_dirty
@@ -69,7 +70,7 @@ def get_swap_page(k) -> int:
         if si.inuse_pages >= si.max - 1:
             continue
         # scan_swap_map: carry on from the last slot handed out, wrapping round once.
-        for offset in (*range(si.cluster_next, si.max), *range(1, si.cluster_next)):
+        for offset in chain(range(si.cluster_next, si.max), range(1, si.cluster_next)):
             if offset not in si.swap_map:
                 si.swap_map[offset] = 1
                 si.inuse_pages += 1
