@@ -223,17 +223,18 @@ def try_to_unmap_one(k, page: Page, vma, migration: bool) -> int:
             # patch 3/6: an anonymous page outside the swap cache gets a migration entry
             # holding its pfn (V2 counted it out of anon_rss; 2.6.18 leaves rss alone).
             entry = make_migration_entry(page, pte_write(pteval), k.swp_types)
-            k.trace_event("set_migration_pte", mm.id, address, swp_entry_to_pte(entry))
             k.stat("migration_entries_set")
             if k.cfg.rss_on_migration == "incdec":
                 mm.anon_rss -= 1
         mm.pgtable[vpn] = swp_entry_to_pte(entry)
+        if not PageSwapCache(page):
+            k.trace_event("set_migration_pte", mm.id, address, mm.pgtable[vpn])
     elif migration and k.cfg.file_pages == "entries":
         # 04e62a29 "use migration entries for file pages": linear file mappings keep an
         # entry too, instead of losing the pte (V1 dropped it and the page re-faulted).
         entry = make_migration_entry(page, pte_write(pteval), k.swp_types)
         mm.pgtable[vpn] = swp_entry_to_pte(entry)
-        k.trace_event("set_migration_pte", mm.id, address, swp_entry_to_pte(entry))
+        k.trace_event("set_migration_pte", mm.id, address, mm.pgtable[vpn])
         k.stat("migration_entries_set")
     else:
         mm.file_rss -= 1
