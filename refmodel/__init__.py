@@ -20,7 +20,16 @@ from .pgtable import PAGE_SHIFT, PAGE_SIZE
 from .sched import Deadlock
 from .swapops import BUG
 
-from .explore import explore  # noqa: E402  (the interleaving explorer, issue #6)
+
+
+def __getattr__(name):
+    """refmodel.explore: the interleaving explorer, imported on first use (so that
+    `python -m refmodel.explore` runs it once, as __main__).  The module is callable:
+    refmodel.explore(config, ...) runs a search; refmodel.explore.replay & co. are in it."""
+    if name == "explore":
+        import importlib
+        return importlib.import_module(".explore", __name__)
+    raise AttributeError(f"module 'refmodel' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

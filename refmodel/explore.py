@@ -39,6 +39,7 @@ CLI: python -m refmodel.explore CONFIG [--era ERA] [--mutant M] [--bug B] [-s SE
 import json
 import random
 import sys
+import types
 import time
 from collections import deque
 from functools import lru_cache
@@ -1233,7 +1234,17 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-# `from refmodel import explore` gives the function; refmodel.explore.replay & co. still work.
+# The function carries the module's helpers too (explore.replay, explore.configs, ...) ...
 for _name in ("replay", "configs", "mutants", "bugs", "World", "Explorer", "Result", "main",
               "load_data"):
     setattr(explore, _name, globals()[_name])
+
+
+class _CallableModule(types.ModuleType):
+    """... and the module can be called like the function: refmodel.explore(config, ...)."""
+
+    def __call__(self, *args, **kwargs):
+        return explore(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
