@@ -350,7 +350,7 @@ def bench_migrate(sz: Sizes) -> list:
         if n == 100_000:
             note += (f"; target <= {MIGRATE_TARGET_S:g} s: {'PASS' if t <= MIGRATE_TARGET_S else 'MISS'}"
                      f" (by cpu time: {'PASS' if cpu <= MIGRATE_TARGET_S else 'MISS'})")
-        rows.append(Row(f"migrate: move_pages MOVE_ALL, 2 mappings/page", n, t, cpu, note))
+        rows.append(Row("migrate: move_pages MOVE_ALL, 2 mappings/page", n, t, cpu, note))
     n = sz.migrate[-1]
     ft, fcpu = median_time(lambda: floor_state(n), bare_loop, label="bare-loop floor")
     ratio = (rows[-1].cpu_s / fcpu) if fcpu else float("nan")

@@ -417,7 +417,7 @@ class World:
         stale read, an extra fault --, the capture after the step, or None after a BUG);
         shadow, wbits and lost are updated in place."""
         p = paths[i]
-        pc, sub_pc = p.pc, getattr(getattr(p, "sub", None), "pc", None)
+        pc = p.pc
         iop = getattr(p, "i", None) if isinstance(p, dup_mmap) else None
         try:
             r = getattr(p, pc)(k)

@@ -12,9 +12,9 @@ from . import sched
 from .eras import get_era
 from .fork import dup_mmap
 from .kernel import Kernel
-from .memory import find_vma, user_access
-from .mm import VM_LOCKED, mm_struct
-from .mmap import (MCL_CURRENT, MCL_FUTURE, do_mmap_pgoff, do_munmap, exit_mmap, sys_mlock)
+from .memory import user_access
+from .mm import mm_struct
+from .mmap import (do_mmap_pgoff, do_munmap, exit_mmap, sys_mlock)
 from .mprotect import sys_mprotect
 from .page import ZERO_BYTES as ZERO
 from .page import (PG_active, PG_dirty, PG_lru, PG_private, PG_referenced, PG_swapcache,
@@ -391,7 +391,7 @@ class Machine:
         fails -- including ENOENT when no page could be isolated (2.6.18 then reports no
         status at all).
         """
-        from .migrate import MAX_NUMNODES, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, do_move_pages, do_pages_stat
+        from .migrate import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, do_move_pages, do_pages_stat
         self._caller(proc)
         addrs = [int(a) for a in addrs]
         if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):

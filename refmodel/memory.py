@@ -10,7 +10,7 @@ from .mm import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping
 from .page import (PG_uptodate, Page, PageAnon, PageLocked, PageSwapCache,
                    TestSetPageLocked, get_page, unlock_page)
 from .mempolicy import alloc_page_vma
-from .page_alloc import ZERO_PFN, alloc_pages_node
+from .page_alloc import ZERO_PFN
 from .pgtable import (PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT,
                       _PAGE_RW, _PAGE_USER, is_swap_pte, pfn_pte, pte_dirty, pte_file,
                       pte_mkclean, pte_mkdirty, pte_mkold, pte_mkwrite, pte_mkyoung,

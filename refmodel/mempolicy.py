@@ -15,7 +15,7 @@ import errno
 from .mm import VM_LOCKED
 from .page import PageReserved, page_mapcount
 from .page_alloc import OutOfMemory, alloc_pages_node
-from .pgtable import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, pte_present, pte_pfn
+from .pgtable import PAGE_SHIFT, pte_present, pte_pfn
 from .sched import BLOCKED, DONE, KernelPath, down_read, up_read
 
 

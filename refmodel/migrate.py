@@ -437,7 +437,7 @@ def run_sub(k, path, sub_attr: str = "sub"):
 
 # -- move_pages(2) ------------------------------------------------------------------------
 
-from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT  # noqa: E402
+from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT  # noqa: E402,F401 (re-exported)
 MAX_NUMNODES = 64                 # x86-64, CONFIG_NODES_SHIFT = 6
 
 

@@ -7,8 +7,7 @@ vmas mapping the file.  try_to_unmap() here is reclaim's; migration's variant is
 """
 
 from .mm import VM_LOCKED, anon_vma
-from .page import (PAGE_MAPPING_ANON, Page, PageAnon, PageSwapCache, page_mapcount,
-                   page_mapped, put_page_testzero)
+from .page import (PAGE_MAPPING_ANON, Page, PageAnon, PageSwapCache, page_mapped)
 from .pgtable import (PAGE_SHIFT, pte_dirty, pte_pfn, pte_present, pte_write, pte_young,
                       pte_mkold)
 from .swap import page_cache_release, set_page_dirty

@@ -197,8 +197,7 @@ class SchedulerGame:
             ex = Explorer(w)
             r = ex.bfs()
             return [s["thread"] for s in r.trace]
-        # BFS for a state where the goal's test holds (replaying names for the counters)
-        test = GOALS[self.goal][1]
+        # BFS for a state where the goal holds (g.won), replaying names for the counters
         start = ()
         queue, seen = deque([start]), {w.init}
         while queue:

@@ -35,7 +35,6 @@ def snapshot(k) -> tuple:
 from .kernel import Kernel
 from .mm import File, RwSem, address_space, anon_vma, mm_struct, vm_area_struct
 from .page import Page
-from .page_alloc import Node
 from .swapfile import swap_info_struct
 from operator import attrgetter
 
