@@ -42,6 +42,9 @@ ERAS = {
     "rfc-v1": Era("rfc-v1", "Swapless Page Migration V1 (RFC, April 2006)",
                   MIGRATION_RFC_V1, "entries", "lookup_swap_cache", False, False, False,
                   "drop_ptes", "tail", False, False, False, "none", "v1", True),
+    # V2 differs from the merged code where its patches are verified to (docs/verified-facts.md
+    # C2): yield() on a fault, one entry type without a write bit, anon_rss inc/dec, file ptes
+    # dropped.  Its count check is taken to be the merged one (not verified line by line).
     "v2-yield": Era("v2-yield", "Swapless V2: do_swap_page yields and re-faults",
                     MIGRATION_RFC_V1, "entries", "yield", False, False, False,
                     "drop_ptes", "tail", False, False, False, "incdec", "2.6.18", True),
