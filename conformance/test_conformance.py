@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import errno
 import json
-import os
 import shutil
 import stat
 import subprocess
@@ -17,6 +16,7 @@ import types
 from pathlib import Path
 
 import pytest
+from builtbook import skip_or_fail   # tests/ is on pythonpath: skip locally, fail under CI
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -66,17 +66,10 @@ def test_newc_headers_are_4_byte_aligned():
     assert pos == len(blob)
 
 
-def _skip_or_fail(reason: str):
-    """Skip on a learner's machine; under CI (.ci/run installs cpio and has gcc) fail."""
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)", pytrace=False)
-    pytest.skip(reason)
-
-
 def test_newc_agrees_with_cpio_binary_if_present(tmp_path):
     cpio = shutil.which("cpio")
     if not cpio:
-        _skip_or_fail("cpio binary not installed (cross-check of the newc writer; "
+        skip_or_fail("cpio binary not installed (cross-check of the newc writer; "
                       "sudo apt-get install cpio)")
     blob = newc.write([newc.directory("d"), newc.file("d/f", b"hello\n")])
     r = subprocess.run([cpio, "-t"], input=blob, capture_output=True)
@@ -139,7 +132,7 @@ def test_c_program_compiles_with_the_generated_table(scs, tmp_path):
     """Compile only (never run): the binary migrates pages and refuses to run on a host."""
     gcc = shutil.which("gcc")
     if not gcc:
-        _skip_or_fail("gcc not installed (sudo apt-get install gcc)")
+        skip_or_fail("gcc not installed (sudo apt-get install gcc)")
     (tmp_path / "scenarios.h").write_text(scenarios.c_header(scs))
     r = subprocess.run([gcc, "-fsyntax-only", "-Wall", "-Wextra", "-Wno-unused-parameter",
                         "-I", str(tmp_path), str(HERE / "guest" / "migscen.c")],
