@@ -33,25 +33,31 @@ class Era:
     rss_on_migration: str                  # "none" | "incdec" (V2, undone by "do not inc/dec rss")
     count_rule: str                        # "v1" (patch 6/6) | "2.6.18" (migrate_page_move_mapping)
     restore_anon_only: bool                # V1/V2 remove_migration_ptes handled anon pages only
+    unmap_makes_migration_entries: bool    # patch 3/6: try_to_unmap_one writes an entry
+    has_remove_migration_ptes: bool        # patch 4/6: remove_migration_ptes() exists
 
 
 ERAS = {
     "2.6.17": Era("2.6.17", "swap-based migration: borrows swap entries and the swap cache",
                   NO_MIGRATION, "swapcache", "none", False, False, False, "drop_ptes",
-                  "tail", False, True, False, "none", "2.6.18", False),
+                  "tail", False, True, False, "none", "2.6.18", False, False, False),
     "rfc-v1": Era("rfc-v1", "Swapless Page Migration V1 (RFC, April 2006)",
                   MIGRATION_RFC_V1, "entries", "lookup_swap_cache", False, False, False,
-                  "drop_ptes", "tail", False, False, False, "none", "v1", True),
+                  "drop_ptes", "tail", False, False, False, "none", "v1", True, True, True),
     # V2 differs from the merged code where its patches are verified to (docs/verified-facts.md
     # C2): yield() on a fault, one entry type without a write bit, anon_rss inc/dec, file ptes
     # dropped.  Its count check is taken to be the merged one (not verified line by line).
     "v2-yield": Era("v2-yield", "Swapless V2: do_swap_page yields and re-faults",
                     MIGRATION_RFC_V1, "entries", "yield", False, False, False,
-                    "drop_ptes", "tail", False, False, False, "incdec", "2.6.18", True),
+                    "drop_ptes", "tail", False, False, False, "incdec", "2.6.18", True, True, True),
     "2.6.18": Era("2.6.18", "as merged in Linux 2.6.18",
                   MIGRATION_2_6_18, "entries", "migration_entry_wait", True, True, True,
-                  "entries", "tail", False, False, True, "none", "2.6.18", False),
+                  "entries", "tail", False, False, True, "none", "2.6.18", False, True, True),
 }
+
+class NotInThisKernel(RuntimeError):
+    """A kernel function called in an era whose tree does not have it yet."""
+
 
 def get_era(name: str, **overrides) -> Era:
     """The preset named name, with any decision points overridden (e.g. rss_fix_3_3=True)."""
@@ -76,10 +82,14 @@ PATCHES = {
 def era_upto_patch(k: int) -> Era:
     """The kernel after the first k patches of the V1 RFC.
 
-    Patches 1-4 only add code that 2.6.17's migrate_pages never reaches: it still puts
-    every anonymous page in the swap cache first, so try_to_unmap writes swap ptes, not
-    migration entries.  Patch 5 removes that swap-based path before patch 6 adds the new
-    one, so the tree after patch 5 alone cannot migrate anonymous memory at all.
+    Patches 1-4 add code that 2.6.17's migrate_pages never reaches: it still puts every
+    anonymous page in the swap cache first, so try_to_unmap writes swap ptes, not migration
+    entries.  The new code is there all the same, and a caller can reach it directly:
+    after patch 2 a fault on a migration entry finds its page through lookup_swap_cache,
+    after patch 3 try_to_unmap(page, migration) gives a page outside the swap cache a
+    migration entry (before it, that was a BUG), after patch 4 remove_migration_ptes()
+    exists.  Patch 5 removes the swap-based path before patch 6 adds the new one, so the
+    tree after patch 5 alone cannot migrate anonymous memory at all.
     """
     if not 0 <= k <= 6:
         raise ValueError(f"upto_patch must be 0..6, not {k}")
@@ -91,7 +101,11 @@ def era_upto_patch(k: int) -> Era:
     if k == 6:
         return ERAS["rfc-v1"]
     base = ERAS["2.6.17"]
-    types = MIGRATION_RFC_V1 if k >= 2 else NO_MIGRATION    # patch 2/6: MAX_SWAPFILES 31
-    return replace(base, name=f"rfc-v1[1..{k}]",
-                   description=f"2.6.17 with V1 patches 1..{k}: still swap-based migration",
-                   swap_types=types)
+    return replace(
+        base, name=f"rfc-v1[1..{k}]" if k else "rfc-v1[none]",
+        description=f"2.6.17 with V1 patches 1..{k}: still swap-based migration" if k
+        else "2.6.17 as the V1 patches found it",
+        swap_types=MIGRATION_RFC_V1 if k >= 2 else NO_MIGRATION,        # patch 2/6
+        fault_on_migration_entry="lookup_swap_cache" if k >= 2 else "none",   # patch 2/6
+        unmap_makes_migration_entries=k >= 3,                           # patch 3/6
+        has_remove_migration_ptes=k >= 4)                               # patch 4/6

@@ -13,6 +13,7 @@ can run in between.  Each place where the series' eras differ reads k.cfg once.
 from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
                    PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache,
                    TestSetPageLocked, page_count, page_mapcount, page_mapped, unlock_page)
+from .eras import NotInThisKernel
 from .page_alloc import OutOfMemory, alloc_pages_node
 from .pgtable import PAGE_SHIFT, is_swap_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present
 from .rmap import (SWAP_FAIL, page_add_anon_rmap, page_add_file_rmap, page_address_in_vma,
@@ -46,8 +47,15 @@ def move_to_lru(k, page: Page) -> None:
 
 # -- Restoring ptes ---------------------------------------------------------------------
 
+def _no_remove_migration_ptes(k) -> None:
+    raise NotInThisKernel(f"remove_migration_ptes() does not exist in {k.cfg.name}: "
+                          f"V1 patch 4/6 adds it")
+
+
 def remove_migration_pte(k, vma, old: Page, new: Page) -> None:
     """If vma maps a migration entry for old where new belongs, make it a pte to new."""
+    if not k.cfg.has_remove_migration_ptes:                 # patch 4/6
+        _no_remove_migration_ptes(k)
     addr = page_address_in_vma(k, new, vma)
     if addr is None:
         return
@@ -96,6 +104,8 @@ def rmap_anchor(k, page: Page):
 
 def remove_migration_ptes(k, old: Page, new: Page) -> None:
     """Run the whole remove walk at once (the façade's fast path; paths use the steps)."""
+    if not k.cfg.has_remove_migration_ptes:                 # patch 4/6
+        _no_remove_migration_ptes(k)
     anchor = rmap_anchor(k, new)
     if anchor is None:
         return

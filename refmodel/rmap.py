@@ -217,10 +217,12 @@ def try_to_unmap_one(k, page: Page, vma, migration: bool) -> int:
             mm.on_mmlist = True
             mm.anon_rss -= 1
         else:
-            if not migration:
-                raise BUG("try_to_unmap_one: anonymous page without swap cache under reclaim")
-            # patch 3/6: an anonymous page outside the swap cache gets a migration entry
-            # holding its pfn (V2 counted it out of anon_rss; 2.6.18 leaves rss alone).
+            # patch 3/6: under migration, an anonymous page outside the swap cache gets a
+            # migration entry holding its pfn (V2 counted it out of anon_rss; 2.6.18 leaves
+            # rss alone).  Before it, every anonymous page here had to be in the swap cache.
+            if not migration or not k.cfg.unmap_makes_migration_entries:
+                raise BUG(f"try_to_unmap_one: anonymous page {page.pfn} is not in the swap cache"
+                          + ("" if migration else " (reclaim)"))
             entry = make_migration_entry(page, pte_write(pteval), k.swp_types)
             k.stat("migration_entries_set")
             if k.cfg.rss_on_migration == "incdec":

@@ -1,0 +1,109 @@
+"""Machine(era="rfc-v1", upto_patch=k): the kernel after each of the six V1 patches.
+
+Patches 1-4 add code that 2.6.17's swap-based migrate_pages never reaches; a caller that
+reaches it directly sees exactly what each patch added (V1 2/6, 3/6 and 4/6; the pre-series
+try_to_unmap_one had a BUG_ON(!PageSwapCache(page)) for anonymous pages, which the V2
+version of patch 3 removes).  Patch 5 alone is refused, patch 6 is the full RFC.
+"""
+
+import pytest
+
+from refmodel import PAGE_SIZE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, Machine
+from refmodel.eras import ERAS, NotInThisKernel, era_upto_patch
+from refmodel.migrate import remove_migration_ptes
+from refmodel.page import TestSetPageLocked, get_page, unlock_page
+from refmodel.pgtable import pte_present, pte_write
+from refmodel.swap import page_cache_release
+from refmodel.rmap import try_to_unmap, SWAP_SUCCESS
+from refmodel.swapops import BUG, is_migration_entry, pte_to_swp_entry
+
+
+def one_page(upto: int, swap: int = 0):
+    """A machine after `upto` V1 patches with one written private anonymous page."""
+    m = Machine(era="rfc-v1", upto_patch=upto, swap_pages=swap)
+    p = m.spawn()
+    a = p.mmap(None, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    p.write(a, b"hello")
+    return m, p, a, m.k.pages[p.page(a).pfn]
+
+
+def lock_for_migration(page):
+    """What migration holds while it unmaps: a reference (isolation) and the page lock."""
+    get_page(page)
+    assert TestSetPageLocked(page) is False
+
+
+def test_every_step_of_the_series_has_a_name_and_patch_5_is_refused():
+    names = [era_upto_patch(k).name for k in (0, 1, 2, 3, 4, 6)]
+    assert len(set(names)) == 6
+    assert era_upto_patch(6) == ERAS["rfc-v1"]
+    with pytest.raises(ValueError, match="patch 5/6 rips out"):
+        Machine(era="rfc-v1", upto_patch=5)
+    with pytest.raises(ValueError, match="0..6"):
+        era_upto_patch(7)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3, 4])
+def test_before_patch_6_migration_is_still_swap_based(k):
+    era = era_upto_patch(k)
+    assert era.migration == "swapcache" and era.needs_swap
+    assert era.swap_types.max_swapfiles == (31 if k >= 2 else 32)        # patch 2/6
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_before_patch_3_unmapping_a_page_outside_the_swap_cache_is_a_bug(k):
+    m, p, a, page = one_page(k)
+    lock_for_migration(page)
+    with pytest.raises(BUG, match="not in the swap cache"):
+        try_to_unmap(m.k, page, True)
+
+
+@pytest.mark.parametrize("k", [3, 4, 6])
+def test_from_patch_3_unmapping_for_migration_writes_a_migration_entry(k):
+    m, p, a, page = one_page(k)
+    lock_for_migration(page)
+    assert try_to_unmap(m.k, page, True) == SWAP_SUCCESS
+    pte = p.mm.pgtable[a // PAGE_SIZE]
+    assert not pte_present(pte)
+    entry = pte_to_swp_entry(pte)
+    assert is_migration_entry(entry, m.k.swp_types)
+    assert m.k.swp_types.max_swapfiles == 31                 # V1's single type, 31
+    unlock_page(page)
+
+
+def test_patch_3_without_patch_4_leaves_no_way_back():
+    m, p, a, page = one_page(3)
+    lock_for_migration(page)
+    try_to_unmap(m.k, page, True)
+    with pytest.raises(NotInThisKernel, match="patch 4/6"):
+        remove_migration_ptes(m.k, page, page)
+
+
+@pytest.mark.parametrize("k", [4, 6])
+def test_from_patch_4_remove_migration_ptes_restores_the_pte_without_its_write_bit(k):
+    m, p, a, page = one_page(k)
+    lock_for_migration(page)
+    try_to_unmap(m.k, page, True)
+    remove_migration_ptes(m.k, page, page)
+    unlock_page(page)
+    page_cache_release(m.k, page)                           # the isolation reference
+    pte = p.mm.pgtable[a // PAGE_SIZE]
+    assert pte_present(pte) and not pte_write(pte)          # V1 4/6: vm_page_prot, no write
+    assert p.read(a, 5) == b"hello"
+    m.check()
+
+
+def test_from_patch_2_a_fault_on_an_entry_takes_a_reference_and_waits_for_the_lock():
+    m, p, a, page = one_page(4)
+    lock_for_migration(page)
+    try_to_unmap(m.k, page, True)
+    count = page._count
+    fault = m.access_path(p, a, write=False)
+    assert m.run_until(fault, "done") == "blocked"           # asleep in lock_page()
+    assert fault.pc == "do_swap_page_lock"
+    assert page._count == count + 1                         # lookup_swap_cache's reference
+    remove_migration_ptes(m.k, page, page)
+    unlock_page(page)
+    m.finish(fault)
+    assert fault.result == b"h" and page._count == count + 1   # the restored pte; the
+    # fault has dropped its reference
