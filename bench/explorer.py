@@ -148,10 +148,35 @@ def hypothesis_hunt(kind: str, name: str, max_examples: int = 2000, seed: int = 
 
 # -- the rows ------------------------------------------------------------------------------
 
+def states_by_pass(config: str) -> dict:
+    """Reachable states of config grouped by the migrator's migrate_pages pass (a BFS over
+    the same successor function the explorer uses)."""
+    from collections import Counter, deque
+    from refmodel.explore import BLOCKED, Explorer, World
+    w = World(config)
+    ex = Explorer(w)
+    seen, frontier = {w.init}, deque([w.init])
+    while frontier:
+        s = frontier.popleft()
+        for i in range(len(w.tids)):
+            if w.Tdone[s[2 + i]]:
+                continue
+            out = ex.successor(s, i)
+            if out is not BLOCKED and out[0] not in seen:
+                seen.add(out[0])
+                frontier.append(out[0])
+    count = Counter()
+    for s in seen:
+        sub = getattr(w.thread(s, 0), "sub", None)
+        p = getattr(sub, "pass_", None)
+        count["before/after" if p is None else f"pass {p + 1}" if p < 10 else "after pass 10"] += 1
+    return dict(sorted(count.items(), key=lambda kv: (len(kv[0]), kv[0])))
+
+
 def rows(quick: bool = False) -> list:
     """(benchmark, n, wall s, cpu s, notes) tuples, as bench/run.py's Row takes them."""
     from refmodel import explore
-    from refmodel.explore import bugs, mutants
+    from refmodel.explore import bugs, configs, mutants
     out = []
     # 1. canonical, exhaustive, import included, in a fresh process
     d = in_fresh_process(CANONICAL_CODE)
@@ -205,6 +230,16 @@ def rows(quick: bool = False) -> list:
                     f"{r.transitions:,} transitions; {len(r.violations)} violations; "
                     f"{rate:,.0f} states/s with every invariant on (target >= {THROUGHPUT:,}: "
                     f"{verdict(rate >= THROUGHPUT)})"))
+    # 4c. where canonical's states come from: migrate_pages' passes (the states MISS)
+    by_pass = states_by_pass("canonical")
+    cfg = json.loads(json.dumps(configs()["canonical"]))
+    cfg["threads"] = [t for t in cfg["threads"] if t["name"] != "rC"]
+    one_writer = explore(cfg)
+    out.append(("explorer: canonical, states by migrate_pages pass", sum(by_pass.values()), 0.0, 0.0,
+                "; ".join(f"{k}: {v:,}" for k, v in by_pass.items()) +
+                f". A sleeping fault's reference fails a pass's count check, so one pass's "
+                f"interleavings recur up to ten times. Migrator + the COW writer alone: "
+                f"{one_writer.states:,} states"))
     # 5. scaling: 2-4 faulters, each in its own process (peak RSS is per process)
     for n in (2, 3, 4):
         for sym in (True,):                            # (view on: dead locals left out)
