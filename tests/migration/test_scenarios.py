@@ -1244,3 +1244,30 @@ def test_fork_during_migration_does_not_copy_a_shared_vma_without_anon_vma():
     assert path.result == 0 and p.pte(a).writable and p.page(a).node == 1
     assert c.read(a, 3) == b"shm" and c.pte(a).pfn == p.pte(a).pfn
     m.check()
+
+
+# -- rss across fork and munmap in each era ----------------------------------------------------
+
+@pytest.mark.parametrize("era", ["rfc-v1", "v2-yield", "2.6.18"])
+def test_fork_and_munmap_of_an_entry_keep_rss_as_each_era_did(era):
+    """
+        entries in:  p: mig W:O   -- fork -->  c: mig :O   -- munmap p --   c restored
+    2.6.18 (and V1) leave rss alone at unmap and restore, so the child's copy and the
+    parent's zap drift until 3.3's fix; V2 took the entry out of anon_rss at unmap and put
+    it back at restore, so nothing drifts (and the checker must not expect a drift).
+    """
+    m = machine(era)
+    p, a = anon_page(m, b"rss")
+    old = p.pte(a).pfn
+    path = kernel_migration(m, [old], 1)
+    path_until(m, path, "after_unmap")
+    fk, c = m.fork_path(p)
+    m.finish(fk)
+    m.check([path])
+    m.finish(m.munmap_path(p, a, P))
+    m.check([path])
+    m.finish(path)
+    m.check()
+    drift = era != "v2-yield"
+    assert (c.mm.rss_drift != [0, 0]) == drift and (p.mm.rss_drift != [0, 0]) == drift
+    assert c.mm.anon_rss == (0 if drift else 1) and c.read(a, 3) == b"rss"
