@@ -101,7 +101,9 @@ def migrate_page_remove_references(k, newpage, page, nr_refs: int) -> int:
 
 
 class migrate_pages(KernelPath):
-    """2.6.17 migrate_pages(from, to, moved, failed): up to ten retry passes over the list."""
+    """2.6.17 migrate_pages(from, to, moved, failed): a first pass over the list, then up
+    to ten more while pages ask for a retry (`if (retry && pass++ < 10) goto redo`): 11 in
+    all, one more than 2.6.18's loop."""
 
     __slots__ = ("pages", "dest", "pass_", "retry", "nr_failed", "i", "moved")
 
@@ -114,11 +116,15 @@ class migrate_pages(KernelPath):
         return {pfn: 1 for pfn in self.pages}
 
     def start(self, k):
-        self.retry = 1
-        self.pc = "next_pass"
+        """redo: (pass 0) every page once."""
+        k.stat("migrate_passes")
+        self.retry, self.i = 0, 0
+        self.pc = "next_page"
 
     def next_pass(self, k):
+        """The end of a pass: `if (retry && pass++ < 10) goto redo`."""
         if self.retry and self.pass_ < 10:
+            self.pass_ += 1
             k.stat("migrate_passes")
             self.retry, self.i = 0, 0
             self.pc = "next_page"
@@ -127,7 +133,6 @@ class migrate_pages(KernelPath):
 
     def next_page(self, k):
         if self.i >= len(self.pages):
-            self.pass_ += 1
             self.pc = "next_pass"
             return None
         page = k.pages[self.pages[self.i]]

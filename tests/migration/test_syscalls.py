@@ -279,3 +279,22 @@ def test_mbind_strict_reports_pages_left_behind_as_eio():
     m.check()
     m.put_user_pages(pin)
     m.check()
+
+
+def test_2_6_17_makes_one_pass_more_than_2_6_18_for_a_page_that_never_moves():
+    """
+        p: [ rw anon ] pinned (get_user_pages), machine with swap
+        2.6.17: pass 0, then `retry && pass++ < 10` -> passes 1..10: 11 passes, 1 not moved
+        2.6.18: `for (pass = 0; pass < 10 && retry; pass++)`: 10 passes
+    """
+    for era, swap, passes in (("2.6.17", 8, 11), ("2.6.18", 0, 10)):
+        m = machine(era, swap_pages=swap)
+        p = m.spawn()
+        a = p.mmap(None, P, RW, ANON)
+        p.write(a, b"pinned")
+        pin = m.get_user_pages(p, a)
+        assert m.migrate_pages(p, {0}, {1}) == 1, era
+        assert m.last_call["migrate_passes"] == passes, era
+        assert p.page(a).node == 0 and p.read(a, 6) == b"pinned"
+        m.put_user_pages(pin)
+        m.check()
