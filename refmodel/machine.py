@@ -634,6 +634,15 @@ class Machine:
                              [(int(a), int(n), 0) for a, n in zip(addrs, nodes)],
                              bool(flags & MPOL_MF_MOVE_ALL))
 
+    def migrate_pages_path(self, proc, old_nodes, new_nodes):
+        """migrate_pages(2) of proc by itself, as a path (argument checks are the caller's;
+        MPOL_MF_MOVE_ALL for a caller with CAP_SYS_NICE, as in 2.6.18)."""
+        from .mempolicy import do_migrate_pages
+        from .migrate import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+        flags = MPOL_MF_MOVE_ALL if proc.cap_sys_nice else MPOL_MF_MOVE
+        return do_migrate_pages(self._new_tid(), proc.pid, set(int(n) for n in old_nodes),
+                                set(int(n) for n in new_nodes), flags)
+
     def fork_path(self, proc):
         """(path, child): fork as a path; the child Process exists once the path is done."""
         pid = self._new_pid()
