@@ -45,8 +45,8 @@ ERAS = {
                   MIGRATION_RFC_V1, "entries", "lookup_swap_cache", False, False, False,
                   "drop_ptes", "tail", False, False, False, "none", "v1", True, True, True),
     # V2 differs from the merged code where its patches are verified to (docs/verified-facts.md
-    # C2): yield() on a fault, one entry type without a write bit, anon_rss inc/dec, file ptes
-    # dropped.  Its count check is taken to be the merged one (not verified line by line).
+    # C1, C2): yield() on a fault, one entry type without a write bit, anon_rss inc/dec, file
+    # ptes dropped.  Its count check is the merged one (V2 5/5: page_count == 1 after unmapping).
     "v2-yield": Era("v2-yield", "Swapless V2: do_swap_page yields and re-faults",
                     MIGRATION_RFC_V1, "entries", "yield", False, False, False,
                     "drop_ptes", "tail", False, False, False, "incdec", "2.6.18", True, True, True),

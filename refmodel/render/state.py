@@ -26,7 +26,10 @@ def describe_pte(k, pte: int) -> tuple:
     if is_swap_pte(pte):
         e = pte_to_swp_entry(pte)
         if is_migration_entry(e, k.swp_types):
-            w = "WRITE" if is_write_migration_entry(e, k.swp_types) else "READ"
+            if k.swp_types.migration_write is None:     # V1/V2: one type, no write bit
+                w = "SWP_TYPE_MIGRATION"
+            else:
+                w = "WRITE" if is_write_migration_entry(e, k.swp_types) else "READ"
             return "migration", f"migration entry {w} pfn {swp_offset(e)}"
         return "swap", f"swap entry type {swp_type(e)} offset {swp_offset(e)}"
     return "none", "-"
