@@ -1,0 +1,84 @@
+"""Submissions for the grader's tests, built from the real exercise notebooks: the student
+cells are replaced by the code given here (right answers, wrong ones, and hostile ones)."""
+
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EX1_RIGHT = '''
+def swp_entry(type_, offset):
+    return (type_ << SWP_TYPE_SHIFT) | (offset & SWP_OFFSET_MASK)
+
+def swp_type(entry):
+    return entry >> SWP_TYPE_SHIFT
+
+def swp_offset(entry):
+    return entry & SWP_OFFSET_MASK
+''', '''
+def is_migration_entry(entry, types=MIGRATION_2_6_18):
+    return swp_type(entry) in (types.migration_read, types.migration_write)
+
+def is_write_migration_entry(entry, types=MIGRATION_2_6_18):
+    return types.migration_write is not None and swp_type(entry) == types.migration_write
+
+def make_migration_entry_read(entry, types=MIGRATION_2_6_18):
+    return swp_entry(types.migration_read, swp_offset(entry))
+'''
+
+EX1_NO_MASK = (EX1_RIGHT[0].replace("(offset & SWP_OFFSET_MASK)", "offset"), EX1_RIGHT[1])
+
+EX2_RIGHT = '''
+def remove_migration_pte(k, vma, old, new):
+    address = page_address_in_vma(k, new, vma)
+    if address is None:
+        return
+    table, vpn = vma.vm_mm.pgtable, address >> PAGE_SHIFT
+    pte = table.get(vpn, 0)
+    if not is_swap_pte(pte):
+        return
+    entry = pte_to_swp_entry(pte)
+    if not is_migration_entry(entry, k.swp_types) or migration_entry_to_page(k.pages, entry) is not old:
+        return
+    get_page(new)
+    pte = pte_mkold(mk_pte(new, vma.vm_page_prot))
+    if is_write_migration_entry(entry, k.swp_types):
+        pte = pte_mkwrite(pte)
+    table[vpn] = pte
+    if PageAnon(new):
+        page_add_anon_rmap(new, vma, address)
+    else:
+        page_add_file_rmap(new)
+''',
+
+EX2_NO_WRITE_BIT = (EX2_RIGHT[0].replace("pte = pte_mkwrite(pte)", "pass"),)
+EX2_LOOPS = ("def remove_migration_pte(k, vma, old, new):\n    while True:\n        pass\n",)
+EX2_LOOPS_AT_LOAD = ("while True:\n    pass\n",)
+EX2_EATS_MEMORY = ("def remove_migration_pte(k, vma, old, new):\n    x = [bytearray(1 << 20) for _ in range(100000)]\n",)
+EX2_SYNTAX_ERROR = ("def remove_migration_pte(k, vma, old, new)\n    return\n",)
+EX2_WRONG_NAME = ("def remove_migration_ptes(k, vma, old, new):\n    return\n",)
+EX2_WRITES_A_FILE = ("open('/tmp/grade-was-here', 'w').write('x')\n"
+                     "def remove_migration_pte(k, vma, old, new):\n    return\n",)
+EX2_STARTS_A_PROCESS = ("import os\nos.system('true')\n"
+                        "def remove_migration_pte(k, vma, old, new):\n    return\n",)
+EX2_EXITS = ("def remove_migration_pte(k, vma, old, new):\n    import os\n    os._exit(3)\n",)
+EX2_PRINTS = ("def remove_migration_pte(k, vma, old, new):\n    print('hello from the submission')\n",)
+
+
+def notebook(exercise_file: str, student_cells, dest: Path) -> Path:
+    """The exercise notebook with its student cells replaced, written to dest."""
+    nb = nbformat.read(str(ROOT / "exercises" / exercise_file), as_version=4)
+    sources = iter(student_cells)
+    keep = []
+    for cell in nb.cells:
+        if "student" in cell.get("metadata", {}).get("tags", []):
+            src = next(sources, None)
+            if src is None:
+                continue
+            cell.source = src
+        keep.append(cell)
+    nb.cells = keep
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(dest))
+    return dest
