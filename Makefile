@@ -8,6 +8,9 @@
 #                built HTML (offline, no CDN) and a real headless Chromium on it
 #   lab          JupyterLab on the repo
 #   outputs      re-run the book's notebooks in place (refresh the outputs nbval compares)
+#   exercises    the exercise notebooks run (stubs included) and the grader's own tests pass
+#   grade        grade SUBMISSIONS (notebooks or folders of them) into _grade/: a Gradescope
+#                results.json per submission, summary.csv and summary.md
 #   bench        bench/run.py            conformance   conformance/lab.py
 #   clean        removes _build, .venv, caches and the vendored JS
 
@@ -31,7 +34,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 BOOK_NOTEBOOKS     = $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path 'book/_static/*' | sort)
 EXERCISE_NOTEBOOKS = $(shell find exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null | sort)
 
-.PHONY: all setup book vendor outputs test test-model test-notebooks test-built-book lab bench conformance clean
+.PHONY: all setup book vendor outputs test test-model test-notebooks test-built-book lab bench conformance clean exercises grade
 
 all: book
 
@@ -79,6 +82,15 @@ test-built-book: setup
 outputs: setup
 	$(BIN)/python scripts/execute-notebooks.py $(BOOK_NOTEBOOKS)
 
+exercises: setup
+	$(BIN)/pytest --nbval-lax $(EXERCISE_NOTEBOOKS)
+	$(BIN)/pytest tests/grading
+
+# make grade SUBMISSIONS="subs/alice subs/bob"   (default: the shipped stubs, which score 0)
+SUBMISSIONS ?= exercises
+grade: setup
+	$(BIN)/python -m refmodel.grade $(SUBMISSIONS) --out _grade
+
 lab: setup
 	$(BIN)/jupyter lab
 
@@ -89,6 +101,6 @@ conformance: setup
 	$(BIN)/python conformance/lab.py
 
 clean:
-	rm -rf _build $(VENV) .cache book/_static/vendor .pytest_cache .hypothesis
+	rm -rf _build _grade $(VENV) .cache book/_static/vendor .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
 	rm -rf *.egg-info
