@@ -55,7 +55,7 @@ def remove_migration_pte(k, vma, old, new):
 EX2_NO_WRITE_BIT = (EX2_RIGHT[0].replace("pte = pte_mkwrite(pte)", "pass"),)
 EX2_LOOPS = ("def remove_migration_pte(k, vma, old, new):\n    while True:\n        pass\n",)
 EX2_LOOPS_AT_LOAD = ("while True:\n    pass\n",)
-EX2_EATS_MEMORY = ("def remove_migration_pte(k, vma, old, new):\n    x = [bytearray(1 << 20) for _ in range(100000)]\n",)
+EX2_EATS_MEMORY = ("def remove_migration_pte(k, vma, old, new):\n    x = bytearray(8 << 30)\n",)  # 8 GiB
 EX2_SYNTAX_ERROR = ("def remove_migration_pte(k, vma, old, new)\n    return\n",)
 EX2_WRONG_NAME = ("def remove_migration_ptes(k, vma, old, new):\n    return\n",)
 EX2_WRITES_A_FILE = ("open('/tmp/grade-was-here', 'w').write('x')\n"
