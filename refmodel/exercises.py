@@ -153,6 +153,19 @@ def _step(m, world, step) -> str:
     if verb == "unpin":
         m.put_user_pages(world["pins"].pop(args[0]))
         return "ok"
+    if verb == "migrate_start":
+        # a kernel-internal migration, stopped once the pages' ptes are all entries
+        p = procs[args[0]]
+        pfns = [p.pte(_addr(world, a)).pfn for a in args[1]]
+        path = world["paths"][args[3]] = m.kernel_migrate_path(pfns, args[2])
+        while not all(p.pte(_addr(world, a)).is_migration for a in args[1]):
+            if path.finished or m.step(path) == "blocked":
+                raise RuntimeError("the migration never got all its entries in")
+        return "entries in"
+    if verb == "migrate_finish":
+        path = world["paths"].pop(args[0])
+        m.finish(path)
+        return f"{path.result} not migrated, status {dict(path.status)}"
     if verb == "reclaim":
         return _result(m.reclaim(procs[args[0]], _addr(world, args[1])))
     if verb == "call":
@@ -171,7 +184,7 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000) 
     from .machine import Machine
     m = Machine(era=case.get("era", "2.6.18"), nodes=case.get("nodes", 2),
                 pages_per_node=case.get("pages_per_node", 32), swap_pages=case.get("swap_pages", 0))
-    world = {"procs": {}, "addrs": {}, "pins": {}}
+    world = {"procs": {}, "addrs": {}, "pins": {}, "paths": {}}
     obs, printed = [], io.StringIO()
     with override(**(functions or {})), contextlib.redirect_stdout(printed):
         for step in case["steps"]:
@@ -182,7 +195,7 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000) 
                 obs.append(Observation(text, f"raised {type(e).__name__}: {e}", "", []))
                 break
             try:
-                m.check()
+                m.check(list(world["paths"].values()))
                 problems = []
             except InvariantError as e:
                 problems = list(e.problems)

@@ -643,6 +643,17 @@ class Machine:
         return do_migrate_pages(self._new_tid(), proc.pid, set(int(n) for n in old_nodes),
                                 set(int(n) for n in new_nodes), flags)
 
+    def kernel_migrate_path(self, pfns, node: int):
+        """A migration the kernel starts itself (memory hot-remove, say): no system call and
+        no mmap_sem, so fork, munmap and mprotect can run while its entries are in place.
+        Isolates each page (a reference each) and returns the migrate_pages path, which
+        records a status per page as sys_move_pages' new_page_node does."""
+        from .migrate import isolate_lru_page, migrate_pages
+        for pfn in pfns:
+            if isolate_lru_page(self.k.pages[pfn]) != 0:
+                raise ValueError(f"page {pfn} is not on an LRU list")
+        return migrate_pages(self._new_tid(), list(pfns), tuple((pfn, node) for pfn in pfns))
+
     def fork_path(self, proc):
         """(path, child): fork as a path; the child Process exists once the path is done."""
         pid = self._new_pid()

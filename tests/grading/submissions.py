@@ -82,3 +82,24 @@ def notebook(exercise_file: str, student_cells, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(dest))
     return dest
+
+EX3_RIGHT = ('''
+def change_pte_range(k, mm, start, end, newprot):
+    for vpn in range(start >> PAGE_SHIFT, end >> PAGE_SHIFT):
+        pte = mm.pgtable.get(vpn, 0)
+        if pte_present(pte):
+            mm.pgtable[vpn] = pte_modify(pte, newprot)
+        elif is_swap_pte(pte):
+            entry = pte_to_swp_entry(pte)
+            if is_write_migration_entry(entry, k.swp_types):
+                mm.pgtable[vpn] = swp_entry_to_pte(make_migration_entry_read(entry, k.swp_types))
+''',)
+
+# present ptes only: the pre-0697212a loop
+EX3_NO_DOWNGRADE = ('''
+def change_pte_range(k, mm, start, end, newprot):
+    for vpn in range(start >> PAGE_SHIFT, end >> PAGE_SHIFT):
+        pte = mm.pgtable.get(vpn, 0)
+        if pte_present(pte):
+            mm.pgtable[vpn] = pte_modify(pte, newprot)
+''',)

@@ -16,6 +16,7 @@ from refmodel.overrides import kernel_function, override
 
 ROOT = Path(__file__).resolve().parents[2]
 EX1, EX2 = "ex1-migration-entries.ipynb", "ex2-remove-migration-pte.ipynb"
+EX3 = "ex3-change-pte-range.ipynb"
 
 
 def first_case(exercise):
@@ -60,12 +61,19 @@ def test_the_models_own_functions_get_every_point(exercise):
 
 
 def test_every_case_runs_cleanly_on_the_model():
-    """No case of the data file may itself raise or break an invariant on the model."""
+    """No case of the data file may itself raise or break an invariant on the model, except
+    a last step that a case says must fault (a write to a page made read-only)."""
     for exercise, ex in E.exercises().items():
         for case in ex["cases"]:
             obs = E.reference(case)
-            assert len(obs) == len(case["steps"]), (exercise, case["name"])
-            assert not any(o["result"].startswith("raised") or o["problems"] for o in obs)
+            assert len(obs) == len(case["steps"]), (exercise, case["name"], obs[-1])
+            assert not any(o["problems"] for o in obs), (exercise, case["name"])
+            raised = [i for i, o in enumerate(obs) if o["result"].startswith("raised")]
+            if case.get("expect_fault"):
+                assert raised == [len(obs) - 1], (exercise, case["name"])
+                assert obs[-1]["result"].startswith("raised SegmentationFault")
+            else:
+                assert raised == [], (exercise, case["name"])
 
 
 def test_check_in_the_notebook_names_what_is_missing():
@@ -81,7 +89,8 @@ def grade(path, exercise, cases=None, timeout=5.0, memory=1024):
 
 
 def test_right_answers_get_every_point(tmp_path):
-    for exercise, file, cells in (("ex1", EX1, S.EX1_RIGHT), ("ex2", EX2, S.EX2_RIGHT)):
+    for exercise, file, cells in (("ex1", EX1, S.EX1_RIGHT), ("ex2", EX2, S.EX2_RIGHT),
+                                  ("ex3", EX3, S.EX3_RIGHT)):
         results = grade(S.notebook(file, cells, tmp_path / file), exercise)
         assert results and all(r.passed for r in results), [r.feedback for r in results]
 
@@ -95,6 +104,9 @@ def test_a_wrong_answer_loses_exactly_the_cases_that_see_the_mistake(tmp_path):
     assert "GOOD" in fb and "BAD" in fb
     results = grade(S.notebook(EX1, S.EX1_NO_MASK, tmp_path / EX1), "ex1")
     assert [r.name for r in results if not r.passed] == ["pack-and-unpack"]
+    results = grade(S.notebook(EX3, S.EX3_NO_DOWNGRADE, tmp_path / EX3), "ex3")
+    assert {r.name for r in results if not r.passed} == {"write-entry-made-read", "prot-none",
+                                                         "part-of-the-range", "present-and-entry"}
 
 
 def test_the_shipped_stubs_get_nothing_and_say_why():
@@ -148,13 +160,14 @@ def test_the_command_line_grades_a_batch_with_progress_and_three_reports(tmp_pat
                         str(tmp_path / "subs" / "bob"), "--out", str(out), "--cases", str(hidden)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "[1/2] alice: ex1 8/8, ex2 12/12" in r.stderr and "[2/2] bob:" in r.stderr
+    assert "[1/2] alice: ex1 8/8, ex2 12/12, ex3 0/9" in r.stderr and "[2/2] bob:" in r.stderr
     rows = {row["submission"]: row for row in csv.DictReader(open(out / "summary.csv"))}
     assert rows["alice"]["total"] == "20" and rows["bob"]["ex1"] == "0" and rows["bob"]["ex2"] == "6"
+    assert rows["alice"]["ex3_max"] == "9"
     res = json.loads((out / "bob" / "results.json").read_text())
     assert set(res) == {"score", "execution_time", "tests"} and res["score"] == 6
     names = [t["name"] for t in res["tests"]]
     assert "ex2: an instructor's case" in names
     assert all(set(t) == {"name", "score", "max_score", "status", "output"} for t in res["tests"])
     assert "no ex1-migration-entries.ipynb" in res["tests"][0]["output"]
-    assert "| alice | 8/8 | 12/12 | 20 |" in (out / "summary.md").read_text()
+    assert "| alice | 8/8 | 12/12 | 0/9 | 20 |" in (out / "summary.md").read_text()
