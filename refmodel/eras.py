@@ -35,6 +35,10 @@ class Era:
     restore_anon_only: bool                # V1/V2 remove_migration_ptes handled anon pages only
     unmap_makes_migration_entries: bool    # patch 3/6: try_to_unmap_one writes an entry
     has_remove_migration_ptes: bool        # patch 4/6: remove_migration_ptes() exists
+    # V1 4/6 + 6/6 as posted, not as designed (an override of rfc-v1, off by default):
+    # 6/6 gives the new page its mapping only for pages with one, and 4/6 restores only to
+    # an anonymous page found through page_lock_anon_vma, which refuses an unmapped page.
+    v1_as_posted: bool = False
 
 
 ERAS = {
@@ -65,6 +69,8 @@ def get_era(name: str, **overrides) -> Era:
         era = ERAS[name]
     except KeyError:
         raise ValueError(f"unknown era {name!r}; choose one of {', '.join(ERAS)}") from None
+    if overrides.get("v1_as_posted") and name != "rfc-v1":
+        raise ValueError("v1_as_posted is a variant of era 'rfc-v1' only")
     return replace(era, **overrides) if overrides else era
 
 

@@ -77,7 +77,9 @@ class Kernel:
         page = self.pages[pfn]
         if not page.mapping and pfn in self.migrating:
             page = self.pages[self.migrating[pfn]]
-        return bool(page.mapping & 1)
+        # A file page's new page always has its mapping; only V1 as posted leaves an
+        # anonymous page's new page without one.
+        return bool(page.mapping & 1) or not page.mapping
 
     def page(self, pfn: int) -> Page:
         """pfn_to_page() for a page in use; KeyError for a free pfn."""

@@ -291,7 +291,10 @@ class user_access(KernelPath):
             # V1 RFC 2/6: lookup_swap_cache() hands back the entry's page with a reference;
             # the ordinary swap-in path then sleeps in lock_page() and, the pte having
             # changed by the time it gets the lock, backs out and retries.
-            page = k.pages[swp_offset(self.entry)]
+            page = k.pages.get(swp_offset(self.entry))
+            if page is None:                     # only V1 as posted leaves such an entry
+                raise BUG(f"lookup_swap_cache: migration entry names free pfn "
+                          f"{swp_offset(self.entry)}: a use after free")
             get_page(page)
             self.pfn = page.pfn
             self.pc = "do_swap_page_lock"

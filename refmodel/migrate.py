@@ -102,10 +102,26 @@ def rmap_anchor(k, page: Page):
     return mapping, "i_mmap_lock", mapping.i_mmap
 
 
+def v1_posted_anchor(k, new: Page):
+    """V1 4/6's remove_migration_ptes as posted: nothing for a page that is not anonymous,
+    else page_lock_anon_vma(new) -- NULL, and BUG_ON, when no present pte maps new."""
+    if not PageAnon(new):
+        return None
+    if not page_mapped(new):
+        raise BUG(f"remove_migration_ptes: page_lock_anon_vma(page {new.pfn}) is NULL: "
+                  f"no present pte maps it (V1 4/6 as posted)")
+    return rmap_anchor(k, new)
+
+
 def remove_migration_ptes(k, old: Page, new: Page) -> None:
     """Run the whole remove walk at once (the façade's fast path; paths use the steps)."""
     if not k.cfg.has_remove_migration_ptes:                 # patch 4/6
         _no_remove_migration_ptes(k)
+    if k.cfg.v1_as_posted:
+        anchor = v1_posted_anchor(k, new)
+        for vma in list(anchor[2]) if anchor else ():
+            remove_migration_pte(k, vma, old, new)
+        return
     anchor = rmap_anchor(k, new)
     if anchor is None:
         return
@@ -307,8 +323,11 @@ class migrate_pages(KernelPath):
         page, newpage = k.pages[self.cur], k.pages[self.newpfn]
         if TestSetPageLocked(newpage):
             raise BUG("move_to_new_page: new page already locked")
-        newpage.index, newpage.mapping = page.index, page.mapping
         mapping = page_mapping(k, page)
+        # V1 6/6 as posted returned for an anonymous page without a mapping before the two
+        # lines that copy index and mapping (V2 5/5 added them to that branch).
+        if not (k.cfg.v1_as_posted and mapping is None):
+            newpage.index, newpage.mapping = page.index, page.mapping
         if mapping is None or mapping.a_ops in ("shmem", "swap"):
             rc = migrate_page(k, mapping, newpage, page)
         else:
@@ -394,6 +413,8 @@ class migrate_pages(KernelPath):
         """(object, lock attribute, vmas) of this walk, or None if there is nothing to walk."""
         if self.walk == "remove":
             page = k.pages[self.walk_new]
+            if k.cfg.v1_as_posted:
+                return v1_posted_anchor(k, page)
             if not PageAnon(page) and (k.cfg.restore_anon_only or k.cfg.file_pages != "entries"):
                 return None                         # V1/V2: file ptes were dropped instead
             return rmap_anchor(k, page)

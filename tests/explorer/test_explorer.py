@@ -49,6 +49,7 @@ EXPECTED = {                                   # what each bug looks like, in pl
     "v2-yield": "busy polling",
     "anon-vma-freed": "used after free",
     "v1-lost-write-bit": "extra fault",
+    "v1-as-posted": "names free pfn",
 }
 
 
@@ -63,6 +64,13 @@ def test_bug_is_named_in_plain_words(bug):
 def test_the_fix_removes_the_bug(bug):
     """The same configuration in 2.6.18 as merged (Hugh Dickins' fixes, the R/W entries)."""
     assert explore(bugs()[bug]["config"], era="2.6.18").violations == []
+
+
+def test_v1_as_designed_puts_the_entries_back():
+    """Without the as-posted gap, the same run in rfc-v1 shows only V1's documented defect."""
+    r = explore(bugs()["v1-as-posted"]["config"], era="rfc-v1")
+    assert r.violations and all("free pfn" not in v for v in r.violations)
+    assert "extra fault" in r.violations[0]
 
 
 def test_anon_vma_freed_needs_a_migration_without_mmap_sem():

@@ -15,6 +15,7 @@ from refmodel.page import TestSetPageLocked, get_page, unlock_page
 from refmodel.pgtable import pte_present, pte_write
 from refmodel.swap import page_cache_release
 from refmodel.rmap import try_to_unmap, SWAP_SUCCESS
+from refmodel.check import InvariantError
 from refmodel.swapops import BUG, is_migration_entry, pte_to_swp_entry
 
 
@@ -107,3 +108,42 @@ def test_from_patch_2_a_fault_on_an_entry_takes_a_reference_and_waits_for_the_lo
     m.finish(fault)
     assert fault.result == b"h" and page._count == count + 1   # the restored pte; the
     # fault has dropped its reference
+
+
+# -- V1 as posted (an override of rfc-v1): the gap between patch 6/6 and patch 4/6 ----------
+
+def test_v1_as_posted_leaves_entries_for_a_page_that_is_freed():
+    """
+        V1 6/6 returns for an anonymous page outside the swap cache before it copies
+        ->mapping to the new page; V1 4/6's remove_migration_ptes then skips a page that is
+        not anonymous: the entries stay, naming the old page, which is freed.
+    """
+    m = Machine(era="rfc-v1", v1_as_posted=True, nodes=2, pages_per_node=32)
+    p = m.spawn(cap_sys_nice=True)
+    a = p.mmap(None, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    p.write(a, b"hello")
+    old = p.page(a).pfn
+    assert m.migrate_pages(p, {0}, {1}) == 0                  # "success"
+    assert p.pte(a).is_migration and p.pte(a).swp_offset == old
+    with pytest.raises(InvariantError, match=f"names free pfn {old}"):
+        m.check()
+    with pytest.raises(BUG, match="use after free"):
+        p.read(a, 5)
+
+
+def test_v1_as_posted_bugs_when_the_page_to_restore_is_not_mapped():
+    """page_lock_anon_vma refuses a page no present pte maps: V1 4/6's BUG_ON."""
+    m = Machine(era="rfc-v1", v1_as_posted=True, nodes=2, pages_per_node=32)
+    p = m.spawn()
+    a = p.mmap(None, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    p.write(a, b"hello")
+    page = m.k.pages[p.page(a).pfn]
+    lock_for_migration(page)
+    try_to_unmap(m.k, page, True)
+    with pytest.raises(BUG, match="page_lock_anon_vma"):
+        remove_migration_ptes(m.k, page, page)
+
+
+def test_v1_as_posted_is_a_variant_of_rfc_v1_only():
+    with pytest.raises(ValueError, match="variant of era 'rfc-v1' only"):
+        Machine(era="2.6.18", v1_as_posted=True)
