@@ -31,7 +31,7 @@ class Era:
     needs_swap: bool                       # migrate_prep() refuses without swap (2.6.17)
     migrate_mlocked: bool                  # "allow migration of mlocked pages" (2.6.18)
     rss_on_migration: str                  # "none" | "incdec" (V2, undone by "do not inc/dec rss")
-    count_rule: str                        # "v1" (patch 6/6) | "2.6.18" (migrate_page_move_mapping)
+    count_rule: str                        # "v1" (patch 6/6) | "v2" (V2 5/5) | "2.6.18" (migrate_page_move_mapping)
     restore_anon_only: bool                # V1/V2 remove_migration_ptes handled anon pages only
     unmap_makes_migration_entries: bool    # patch 3/6: try_to_unmap_one writes an entry
     has_remove_migration_ptes: bool        # patch 4/6: remove_migration_ptes() exists
@@ -39,6 +39,11 @@ class Era:
     # 6/6 gives the new page its mapping only for pages with one, and 4/6 restores only to
     # an anonymous page found through page_lock_anon_vma, which refuses an unmapped page.
     v1_as_posted: bool = False
+    # migrate_pages' passes: 2.6.17's loop (`if (retry && pass++ < 10) goto redo`, 11 passes)
+    # survived V1 and V2 (the `redo:` label in the hunk headers of V1 6/6 and V2 5/5); 2.6.18's
+    # `for (pass = 0; pass < 10 && retry; pass++)` came with "page migration: simplify
+    # migrate_pages" in -mm.
+    max_passes: int = 10
 
 
 ERAS = {
@@ -47,13 +52,16 @@ ERAS = {
                   "tail", False, True, False, "none", "2.6.18", False, False, False),
     "rfc-v1": Era("rfc-v1", "Swapless Page Migration V1 (RFC, April 2006)",
                   MIGRATION_RFC_V1, "entries", "lookup_swap_cache", False, False, False,
-                  "drop_ptes", "tail", False, False, False, "none", "v1", True, True, True),
+                  "drop_ptes", "tail", False, False, False, "none", "v1", True, True, True,
+                  max_passes=11),
     # V2 differs from the merged code where its patches are verified to (docs/verified-facts.md
     # C1, C2): yield() on a fault, one entry type without a write bit, anon_rss inc/dec, file
-    # ptes dropped.  Its count check is the merged one (V2 5/5: page_count == 1 after unmapping).
+    # ptes dropped, V1's count check before unmapping and the merged one after it (V2 5/5),
+    # and 2.6.17's eleven passes.
     "v2-yield": Era("v2-yield", "Swapless V2: do_swap_page yields and re-faults",
                     MIGRATION_RFC_V1, "entries", "yield", False, False, False,
-                    "drop_ptes", "tail", False, False, False, "incdec", "2.6.18", True, True, True),
+                    "drop_ptes", "tail", False, False, False, "incdec", "v2", True, True, True,
+                    max_passes=11),
     "2.6.18": Era("2.6.18", "as merged in Linux 2.6.18",
                   MIGRATION_2_6_18, "entries", "migration_entry_wait", True, True, True,
                   "entries", "tail", False, False, True, "none", "2.6.18", False, True, True),

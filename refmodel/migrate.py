@@ -140,8 +140,8 @@ def migrate_page_move_mapping(k, mapping, newpage: Page, page: Page) -> int:
     buffers: PagePrivate) -- isolation plus the radix tree.  Anything else is -EAGAIN.
     """
     if mapping is None:
-        # patch 6/6 (V1) checked the count before unmapping and not after; 2.6.18 checks here.
-        if k.cfg.count_rule == "2.6.18" and page_count(page) != 1:
+        # patch 6/6 (V1) checked the count before unmapping and not after; V2 5/5 and 2.6.18 here.
+        if k.cfg.count_rule in ("2.6.18", "v2") and page_count(page) != 1:
             k.stat("migrate_count_mismatch")
             return -EAGAIN
         return 0
@@ -242,7 +242,7 @@ class migrate_pages(KernelPath):
 
     def next_pass(self, k):
         """for (pass = 0; pass < 10 && retry; pass++): a new pass over the remaining list."""
-        if self.pass_ < 10 and self.retry:
+        if self.pass_ < k.cfg.max_passes and self.retry:     # 11 before -mm's simplification
             k.stat("migrate_passes")
             self.retry, self.i = 0, 0
             self.pc = "get_new_page"
@@ -296,9 +296,9 @@ class migrate_pages(KernelPath):
             if not self.force:
                 return self.move_newpage(k)
             return BLOCKED
-        # V1 patch 6/6 checked the count before unmapping (mapcount + 1, +1 with a mapping)
-        # and not after; 2.6.18 checks only after, in migrate_page_move_mapping.
-        if k.cfg.count_rule == "v1":
+        # V1 patch 6/6 (and V2 5/5) checked the count before unmapping (mapcount + 1, +1 with
+        # a mapping); 2.6.18 checks only after, in migrate_page_move_mapping (V2 both).
+        if k.cfg.count_rule in ("v1", "v2"):
             extra = 1 if page_mapping(k, page) is not None else 0
             if not page.mapping or page_count(page) != page_mapcount(page) + 1 + extra:
                 k.stat("migrate_count_mismatch")

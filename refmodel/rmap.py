@@ -246,6 +246,8 @@ def try_to_unmap_one(k, page: Page, vma, migration: bool) -> int:
 
 def try_to_unmap(k, page: Page, migration: bool = False) -> int:
     """Unmap page from every pte: SWAP_SUCCESS if none is left, SWAP_AGAIN or SWAP_FAIL."""
+    if not page.locked:                               # BUG_ON(!PageLocked(page))
+        raise BUG(f"try_to_unmap: page {page.pfn} is not locked")
     k.stat("rmap_walks")
     ret = SWAP_AGAIN
     if PageAnon(page):

@@ -49,6 +49,7 @@ def remove_from_swap(k, page) -> None:
     entry = page.private
     anchor = rmap_anchor(k, page)
     swap_pte = swp_entry_to_pte(entry)
+    k.stat("rmap_walks")                         # the anon_vma walk (remove_vma_swap per vma)
     if anchor is not None:
         for vma in list(anchor[2]):
             addr = vma_address(page, vma)

@@ -285,9 +285,11 @@ def test_2_6_17_makes_one_pass_more_than_2_6_18_for_a_page_that_never_moves():
     """
         p: [ rw anon ] pinned (get_user_pages), machine with swap
         2.6.17: pass 0, then `retry && pass++ < 10` -> passes 1..10: 11 passes, 1 not moved
+        V1 and V2 kept that loop (`redo:` in the hunk headers of V1 6/6 and V2 5/5)
         2.6.18: `for (pass = 0; pass < 10 && retry; pass++)`: 10 passes
     """
-    for era, swap, passes in (("2.6.17", 8, 11), ("2.6.18", 0, 10)):
+    for era, swap, passes in (("2.6.17", 8, 11), ("rfc-v1", 0, 11), ("v2-yield", 0, 11),
+                              ("2.6.18", 0, 10)):
         m = machine(era, swap_pages=swap)
         p = m.spawn()
         a = p.mmap(None, P, RW, ANON)
@@ -296,5 +298,23 @@ def test_2_6_17_makes_one_pass_more_than_2_6_18_for_a_page_that_never_moves():
         assert m.migrate_pages(p, {0}, {1}) == 1, era
         assert m.last_call["migrate_passes"] == passes, era
         assert p.page(a).node == 0 and p.read(a, 6) == b"pinned"
+        m.put_user_pages(pin)
+        m.check()
+
+
+def test_v2_counts_before_and_after_unmapping():
+    """
+        p: [ rw anon ] pinned before migration starts
+        V1 and V2 (count before unmapping): every pass gives up with the ptes untouched
+        2.6.18 (count only after): every pass writes the entry, fails, and puts the pte back
+    """
+    for era, entries in (("rfc-v1", 0), ("v2-yield", 0), ("2.6.18", 10)):
+        m = machine(era)
+        p = m.spawn()
+        a = p.mmap(None, P, RW, ANON)
+        p.write(a, b"pinned")
+        pin = m.get_user_pages(p, a)
+        assert m.migrate_pages(p, {0}, {1}) == 1, era
+        assert m.last_call["migration_entries_set"] == entries, era
         m.put_user_pages(pin)
         m.check()

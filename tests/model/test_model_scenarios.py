@@ -448,7 +448,9 @@ def test_reclaim_of_an_mlocked_page_fails():
         [ rw anon   ] pte -> pfn M               reclaim(M) -> True (control)
     rmap.c#L566: try_to_unmap_one returns SWAP_FAIL for a VM_LOCKED vma unless migrating.
     """
+    from refmodel.page import TestSetPageLocked, unlock_page
     from refmodel.rmap import SWAP_FAIL, try_to_unmap
+    from refmodel.swapops import BUG
     m = Machine()
     m.swapon(npages=64)
     p = m.spawn()
@@ -460,7 +462,12 @@ def test_reclaim_of_an_mlocked_page_fails():
     pfn = p.pte(a).pfn
     assert m.reclaim(p, a) is False
     assert p.pte(a).present and p.pte(a).pfn == pfn and p.read(a, 6) == b"locked"
-    assert try_to_unmap(m.k, m.k.pages[pfn], False) == SWAP_FAIL
+    page = m.k.pages[pfn]
+    with pytest.raises(BUG, match="not locked"):             # BUG_ON(!PageLocked(page))
+        try_to_unmap(m.k, page, False)
+    assert TestSetPageLocked(page) is False
+    assert try_to_unmap(m.k, page, False) == SWAP_FAIL
+    unlock_page(page)
     assert p.pte(a).present
     assert m.reclaim(p, b) is True and p.pte(b).is_swap
     m.check()
