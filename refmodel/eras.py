@@ -49,7 +49,8 @@ class Era:
 ERAS = {
     "2.6.17": Era("2.6.17", "swap-based migration: borrows swap entries and the swap cache",
                   NO_MIGRATION, "swapcache", "none", False, False, False, "drop_ptes",
-                  "tail", False, True, False, "none", "2.6.18", False, False, False),
+                  "tail", False, True, False, "none", "2.6.18", False, False, False,
+                  max_passes=11),
     "rfc-v1": Era("rfc-v1", "Swapless Page Migration V1 (RFC, April 2006)",
                   MIGRATION_RFC_V1, "entries", "lookup_swap_cache", False, False, False,
                   "drop_ptes", "tail", False, False, False, "none", "v1", True, True, True,

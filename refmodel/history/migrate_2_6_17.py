@@ -124,7 +124,7 @@ class migrate_pages(KernelPath):
 
     def next_pass(self, k):
         """The end of a pass: `if (retry && pass++ < 10) goto redo`."""
-        if self.retry and self.pass_ < 10:
+        if self.retry and self.pass_ < k.cfg.max_passes - 1:    # pass++ < 10: 11 in all
             self.pass_ += 1
             k.stat("migrate_passes")
             self.retry, self.i = 0, 0
