@@ -169,3 +169,24 @@ def test_chapter_widget_and_picture_render(browser, base):
     assert box and box["width"] > 100 and box["height"] > 20
     assert "migration entry" in svg_text
     assert problems == []
+
+
+def toc_pages() -> list:
+    """Every page the table of contents builds, as paths under _build/html."""
+    import yaml
+    toc = yaml.safe_load((Path(__file__).resolve().parents[1] / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return [f + ".html" for f in files]
+
+
+@pytest.mark.parametrize("page_path", toc_pages())
+def test_every_page_renders_without_errors(browser, site, page_path):
+    """Each page of the book (chapters and exercises) loads from the local server with no
+    JavaScript error, no failed request and nothing fetched from off this machine, and
+    shows its title."""
+    page, problems = open_page(browser, f"{site}/{page_path}")
+    settle(page)
+    title = page.locator("main h1").first.inner_text()
+    page.context.close()
+    assert title.strip(), f"{page_path} has no title"
+    assert problems == [], problems
