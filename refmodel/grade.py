@@ -1,7 +1,7 @@
 """The grader: run learners' exercise notebooks, each in a process of its own, and score them.
 
     python -m refmodel.grade SUBMISSION [SUBMISSION ...] [--out DIR] [--cases FILE]
-                             [--exercise ID] [--timeout S] [--memory MB]
+                             [--exercise ID] [--timeout S] [--memory MB] [--budget S]
 
 A SUBMISSION is an exercise notebook, or a folder holding a learner's exercise notebooks
 (named as in exercises/).  For each it writes DIR/<name>/results.json (Gradescope's format),
@@ -33,6 +33,7 @@ from .exercises import CaseResult, SubmissionError, compare, exercises, notebook
 
 DEFAULT_TIMEOUT = 10.0        # seconds per case, wall clock
 DEFAULT_MEMORY = 1024         # MiB of address space for the learner's process
+DEFAULT_BUDGET = 120.0        # seconds for all the cases of one notebook
 
 
 # -- the learner's side ------------------------------------------------------------------------
@@ -186,10 +187,13 @@ def expected(case: dict) -> list:
 
 
 def grade_notebook(path, exercise: str, cases: list, timeout: float = DEFAULT_TIMEOUT,
-                   memory_mb: int = DEFAULT_MEMORY) -> list:
-    """[CaseResult] of one exercise notebook (every case scored, whatever happens)."""
+                   memory_mb: int = DEFAULT_MEMORY, budget: float = DEFAULT_BUDGET) -> list:
+    """[CaseResult] of one exercise notebook (every case scored, whatever happens).  Once
+    the notebook's cases have taken `budget` seconds, the rest are not run (0, with why),
+    so that one endless loop cannot hold up a whole batch."""
     ex = exercises()[exercise]
     results = []
+    t0 = time.monotonic()
 
     def fail_all(reason, start=0):
         for case in cases[start:]:
@@ -207,6 +211,10 @@ def grade_notebook(path, exercise: str, cases: list, timeout: float = DEFAULT_TI
     learner = None
     try:
         for i, case in enumerate(cases):
+            if time.monotonic() - t0 > budget:
+                fail_all(f"not run: the notebook used up its time budget of {budget:g} s "
+                         f"on the cases before this one", i)
+                break
             if learner is None:
                 learner = Learner(cells, ex["functions"], timeout, memory_mb)
                 if "died" in learner.loaded or not learner.loaded.get("loaded"):
@@ -266,6 +274,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", type=Path, help="extra (hidden) cases: a JSON file like exercises.json")
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per case")
     ap.add_argument("--memory", type=int, default=DEFAULT_MEMORY, help="MiB for a learner's process")
+    ap.add_argument("--budget", type=float, default=DEFAULT_BUDGET,
+                    help="seconds for all the cases of one notebook")
     ap.add_argument("--child", type=int, metavar="FD", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child is not None:
@@ -291,7 +301,8 @@ def main(argv=None) -> int:
         for ex in ([args.exercise] if args.exercise else ids):
             cases = exercises()[ex]["cases"] + extra.get(ex, [])
             if ex in notebooks:
-                by_ex[ex] = grade_notebook(notebooks[ex], ex, cases, args.timeout, args.memory)
+                by_ex[ex] = grade_notebook(notebooks[ex], ex, cases, args.timeout, args.memory,
+                                           args.budget)
             elif sub.is_dir() or args.exercise:
                 by_ex[ex] = [CaseResult(c["name"], c.get("title", c["name"]), 0, c.get("points", 1),
                                         error or f"no {Path(exercises()[ex]['notebook']).name}")

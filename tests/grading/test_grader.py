@@ -83,9 +83,9 @@ def test_check_in_the_notebook_names_what_is_missing():
 
 # -- the grader, in its own processes -------------------------------------------------------------
 
-def grade(path, exercise, cases=None, timeout=5.0, memory=1024):
+def grade(path, exercise, cases=None, timeout=5.0, memory=1024, budget=600.0):
     cases = cases if cases is not None else E.exercises()[exercise]["cases"]
-    return grade_notebook(path, exercise, cases, timeout, memory)
+    return grade_notebook(path, exercise, cases, timeout, memory, budget)
 
 
 def test_right_answers_get_every_point(tmp_path):
@@ -171,3 +171,14 @@ def test_the_command_line_grades_a_batch_with_progress_and_three_reports(tmp_pat
     assert all(set(t) == {"name", "score", "max_score", "status", "output"} for t in res["tests"])
     assert "no ex1-migration-entries.ipynb" in res["tests"][0]["output"]
     assert "| alice | 8/8 | 12/12 | 0/9 | 20 |" in (out / "summary.md").read_text()
+
+
+def test_a_looping_notebook_stops_at_its_time_budget(tmp_path):
+    """Every case of a looping submission would time out; the budget ends it after the
+    first, and the rest say why they were not run."""
+    cases = E.exercises()["ex2"]["cases"]
+    results = grade(S.notebook(EX2, S.EX2_LOOPS, tmp_path / EX2), "ex2", cases,
+                    timeout=1.0, budget=0.5)
+    assert len(results) == len(cases) and sum(r.points for r in results) == 0
+    assert "no answer within 1 s" in results[0].feedback
+    assert all("time budget of 0.5 s" in r.feedback for r in results[1:])
