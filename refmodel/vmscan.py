@@ -45,7 +45,9 @@ def reclaim_page(k, page: Page) -> bool:
     freed = False
     if not TestSetPageLocked(page):
         page_referenced(k, page)                   # age it: clear the young bits
-        ok = not PageWriteback(page)
+        # The scan that finds it: what is still "referenced" now is a VM_LOCKED mapping,
+        # and shrink_page_list() puts such a page back on the active list untouched.
+        ok = not PageWriteback(page) and not page_referenced(k, page)
         if ok and not PageSwapCache(page):
             ok = add_to_swap(k, page)              # locks it again: it is already locked
         if ok and page_mapped(page):

@@ -462,6 +462,10 @@ def test_reclaim_of_an_mlocked_page_fails():
     pfn = p.pte(a).pfn
     assert m.reclaim(p, a) is False
     assert p.pte(a).present and p.pte(a).pfn == pfn and p.read(a, 6) == b"locked"
+    # shrink_page_list activates a page page_referenced() counts through a VM_LOCKED vma
+    # before add_to_swap: no swap slot, no swap cache
+    from refmodel.page import PageSwapCache
+    assert not PageSwapCache(m.k.pages[pfn]) and m.k.counters["swap_slots_taken"] == 0
     page = m.k.pages[pfn]
     with pytest.raises(BUG, match="not locked"):             # BUG_ON(!PageLocked(page))
         try_to_unmap(m.k, page, False)
