@@ -147,6 +147,8 @@ def _step(m, world, step) -> str:
         return _result(procs[args[0]].mprotect(_addr(world, args[1]), args[2] * PAGE_SIZE, prot(args[3])))
     if verb == "munmap":
         return _result(procs[args[0]].munmap(_addr(world, args[1]), args[2] * PAGE_SIZE))
+    if verb == "mlock":
+        return _result(procs[args[0]].mlock(_addr(world, args[1]), args[2] * PAGE_SIZE))
     if verb == "pin":
         world["pins"][args[2]] = m.get_user_pages(procs[args[0]], _addr(world, args[1]))
         return "ok"

@@ -103,3 +103,41 @@ def change_pte_range(k, mm, start, end, newprot):
         if pte_present(pte):
             mm.pgtable[vpn] = pte_modify(pte, newprot)
 ''',)
+
+EX4_RIGHT = ('''
+def try_to_unmap_one(k, page, vma, migration):
+    mm = vma.vm_mm
+    address = vma_address(page, vma)
+    pte = None if address is None else page_check_address(page, mm, address)
+    if pte is None:
+        return SWAP_AGAIN
+    vpn = address >> PAGE_SHIFT
+    if vma.vm_flags & VM_LOCKED and not migration:
+        return SWAP_FAIL
+    if not migration and pte_young(pte):
+        mm.pgtable[vpn] = pte_mkold(pte)
+        return SWAP_FAIL
+    del mm.pgtable[vpn]
+    if pte_dirty(pte):
+        set_page_dirty(page)
+    if PageAnon(page) and PageSwapCache(page):
+        swap_duplicate(k, page.private)
+        mm.pgtable[vpn] = swp_entry_to_pte(page.private)
+        mm.anon_rss -= 1
+    elif migration:
+        mm.pgtable[vpn] = swp_entry_to_pte(make_migration_entry(page, pte_write(pte), k.swp_types))
+    elif PageAnon(page):
+        raise AssertionError("an anonymous page outside the swap cache under reclaim")
+    else:
+        mm.file_rss -= 1
+    page_remove_rmap(page)
+    page_cache_release(k, page)
+    return SWAP_AGAIN
+''',)
+
+# 2.6.17's rule: a VM_LOCKED vma refuses migration too
+EX4_LOCKED_REFUSES = (EX4_RIGHT[0].replace("if vma.vm_flags & VM_LOCKED and not migration:",
+                                           "if vma.vm_flags & VM_LOCKED:"),)
+# V1's single entry type: every entry READ
+EX4_NO_WRITE_ENTRY = (EX4_RIGHT[0].replace("make_migration_entry(page, pte_write(pte), k.swp_types)",
+                                           "make_migration_entry(page, False, k.swp_types)"),)

@@ -17,6 +17,7 @@ from refmodel.overrides import kernel_function, override
 ROOT = Path(__file__).resolve().parents[2]
 EX1, EX2 = "ex1-migration-entries.ipynb", "ex2-remove-migration-pte.ipynb"
 EX3 = "ex3-change-pte-range.ipynb"
+EX4 = "ex4-try-to-unmap-one.ipynb"
 
 
 def first_case(exercise):
@@ -90,7 +91,7 @@ def grade(path, exercise, cases=None, timeout=5.0, memory=1024, budget=600.0):
 
 def test_right_answers_get_every_point(tmp_path):
     for exercise, file, cells in (("ex1", EX1, S.EX1_RIGHT), ("ex2", EX2, S.EX2_RIGHT),
-                                  ("ex3", EX3, S.EX3_RIGHT)):
+                                  ("ex3", EX3, S.EX3_RIGHT), ("ex4", EX4, S.EX4_RIGHT)):
         results = grade(S.notebook(file, cells, tmp_path / file), exercise)
         assert results and all(r.passed for r in results), [r.feedback for r in results]
 
@@ -107,6 +108,12 @@ def test_a_wrong_answer_loses_exactly_the_cases_that_see_the_mistake(tmp_path):
     results = grade(S.notebook(EX3, S.EX3_NO_DOWNGRADE, tmp_path / EX3), "ex3")
     assert {r.name for r in results if not r.passed} == {"write-entry-made-read", "prot-none",
                                                          "part-of-the-range", "present-and-entry"}
+    results = grade(S.notebook(EX4, S.EX4_LOCKED_REFUSES, tmp_path / EX4), "ex4")
+    assert [r.name for r in results if not r.passed] == ["mlocked-migrates"]
+    results = grade(S.notebook(EX4, S.EX4_NO_WRITE_ENTRY, tmp_path / EX4), "ex4")
+    # (after fork both ptes are read-only: READ entries either way)
+    assert {r.name for r in results if not r.passed} == {"write-entry", "mlocked-migrates",
+                                                         "tmpfs-page"}
 
 
 def test_the_shipped_stubs_get_nothing_and_say_why():
@@ -160,7 +167,7 @@ def test_the_command_line_grades_a_batch_with_progress_and_three_reports(tmp_pat
                         str(tmp_path / "subs" / "bob"), "--out", str(out), "--cases", str(hidden)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "[1/2] alice: ex1 8/8, ex2 12/12, ex3 0/9" in r.stderr and "[2/2] bob:" in r.stderr
+    assert "[1/2] alice: ex1 8/8, ex2 12/12, ex3 0/9, ex4 0/10" in r.stderr and "[2/2] bob:" in r.stderr
     rows = {row["submission"]: row for row in csv.DictReader(open(out / "summary.csv"))}
     assert rows["alice"]["total"] == "20" and rows["bob"]["ex1"] == "0" and rows["bob"]["ex2"] == "6"
     assert rows["alice"]["ex3_max"] == "9"
@@ -170,7 +177,7 @@ def test_the_command_line_grades_a_batch_with_progress_and_three_reports(tmp_pat
     assert "ex2: an instructor's case" in names
     assert all(set(t) == {"name", "score", "max_score", "status", "output"} for t in res["tests"])
     assert "no ex1-migration-entries.ipynb" in res["tests"][0]["output"]
-    assert "| alice | 8/8 | 12/12 | 0/9 | 20 |" in (out / "summary.md").read_text()
+    assert "| alice | 8/8 | 12/12 | 0/9 | 0/10 | 20 |" in (out / "summary.md").read_text()
 
 
 def test_a_looping_notebook_stops_at_its_time_budget(tmp_path):
