@@ -73,9 +73,11 @@ def child_main(fd: int) -> int:
         importlib.import_module(name)                            # before the guard goes in
     from .exercises import load_functions, run_case
     answers = os.fdopen(fd, "w", buffering=1)
+    commands = os.fdopen(os.dup(0), "r")
+    sys.stdin = io.StringIO("")          # input() in a notebook reads nothing, not our commands
     sys.addaudithook(_guard)
     functions = None
-    for line in sys.stdin:
+    for line in commands:
         msg = json.loads(line)
         if "cells" in msg:
             printed = io.StringIO()

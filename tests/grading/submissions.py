@@ -141,3 +141,5 @@ EX4_LOCKED_REFUSES = (EX4_RIGHT[0].replace("if vma.vm_flags & VM_LOCKED and not 
 # V1's single entry type: every entry READ
 EX4_NO_WRITE_ENTRY = (EX4_RIGHT[0].replace("make_migration_entry(page, pte_write(pte), k.swp_types)",
                                            "make_migration_entry(page, False, k.swp_types)"),)
+EX2_READS_INPUT = ("answer = input()\n"
+                   "def remove_migration_pte(k, vma, old, new):\n    return\n",)

@@ -131,6 +131,7 @@ def test_the_shipped_stubs_get_nothing_and_say_why():
     (S.EX2_EATS_MEMORY, "MemoryError"),
     (S.EX2_LOOPS, "no answer within 1 s"),
     (S.EX2_LOOPS_AT_LOAD, "could not be loaded"),
+    (S.EX2_READS_INPUT, "raised EOFError"),
 ])
 def test_a_broken_or_hostile_submission_gets_a_reason(tmp_path, cells, reason):
     marker = Path("/tmp/grade-was-here")
