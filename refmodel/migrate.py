@@ -54,8 +54,6 @@ def _no_remove_migration_ptes(k) -> None:
 
 def remove_migration_pte(k, vma, old: Page, new: Page) -> None:
     """If vma maps a migration entry for old where new belongs, make it a pte to new."""
-    if not k.cfg.has_remove_migration_ptes:                 # patch 4/6
-        _no_remove_migration_ptes(k)
     addr = page_address_in_vma(k, new, vma)
     if addr is None:
         return
@@ -113,21 +111,23 @@ def v1_posted_anchor(k, new: Page):
     return rmap_anchor(k, new)
 
 
-def remove_migration_ptes(k, old: Page, new: Page) -> None:
-    """Run the whole remove walk at once (the façade's fast path; paths use the steps)."""
+def remove_anchor(k, new: Page):
+    """What remove_migration_ptes(old, new) walks: (object, lock attribute, vmas) of new's
+    reverse map, or None if this kernel restores nothing for new.  Both the façade's fast
+    path and migrate_pages' step path start their walk here."""
     if not k.cfg.has_remove_migration_ptes:                 # patch 4/6
         _no_remove_migration_ptes(k)
     if k.cfg.v1_as_posted:
-        anchor = v1_posted_anchor(k, new)
-        for vma in list(anchor[2]) if anchor else ():
-            remove_migration_pte(k, vma, old, new)
-        return
-    anchor = rmap_anchor(k, new)
-    if anchor is None:
-        return
-    if not PageAnon(new) and k.cfg.restore_anon_only:
-        return                                      # V1/V2: file ptes were dropped instead
-    for vma in list(anchor[2]):
+        return v1_posted_anchor(k, new)
+    if not PageAnon(new) and (k.cfg.restore_anon_only or k.cfg.file_pages != "entries"):
+        return None                                 # V1/V2: file ptes were dropped instead
+    return rmap_anchor(k, new)
+
+
+def remove_migration_ptes(k, old: Page, new: Page) -> None:
+    """Run the whole remove walk at once (the façade's fast path; paths use the steps)."""
+    anchor = remove_anchor(k, new)
+    for vma in list(anchor[2]) if anchor else ():
         remove_migration_pte(k, vma, old, new)
 
 
@@ -412,12 +412,7 @@ class migrate_pages(KernelPath):
     def _anchor(self, k):
         """(object, lock attribute, vmas) of this walk, or None if there is nothing to walk."""
         if self.walk == "remove":
-            page = k.pages[self.walk_new]
-            if k.cfg.v1_as_posted:
-                return v1_posted_anchor(k, page)
-            if not PageAnon(page) and (k.cfg.restore_anon_only or k.cfg.file_pages != "entries"):
-                return None                         # V1/V2: file ptes were dropped instead
-            return rmap_anchor(k, page)
+            return remove_anchor(k, k.pages[self.walk_new])
         page = k.pages[self.walk_old]
         if not page_mapped(page):
             return None                             # page_lock_anon_vma: nothing maps it
