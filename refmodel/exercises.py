@@ -107,11 +107,10 @@ def _result(value) -> str:
 def _step(m, world, step) -> str:
     """Run one step of a case on machine m; returns its result as text."""
     from . import MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
-    from . import PROT_NONE, PROT_READ, PROT_WRITE
+    from .explore import _prot as prot               # "rw" -> PROT_READ | PROT_WRITE, as configs
     from .pgtable import PAGE_SIZE
     verb, args = step[0], step[1:]
     procs = world["procs"]
-    prot = lambda s: (PROT_READ if "r" in s else 0) | (PROT_WRITE if "w" in s else 0) or PROT_NONE  # noqa: E731
     if verb == "spawn":
         opts = args[1] if len(args) > 1 else {}
         procs[args[0]] = m.spawn(node=opts.get("node", 0), cap_sys_nice=opts.get("cap_sys_nice", False))
