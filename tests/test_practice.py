@@ -420,3 +420,13 @@ def test_imports_only_the_standard_library_and_refmodel():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_the_example_session_in_the_docs_is_what_the_command_prints(capsys):
+    from pathlib import Path
+    import re
+    text = (Path(__file__).resolve().parents[1] / "docs" / "practice.md").read_text()
+    block = re.search(r"```\n\$ python -m refmodel\.practice (.*?)\n(.*?)```", text, re.S)
+    argv, shown = block.group(1).split(), block.group(2)
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == shown.strip()
