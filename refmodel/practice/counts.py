@@ -44,9 +44,9 @@ class Run:
         self.npages = npages
         self.a = self.procs["P"].mmap(None, npages * P, RW, ANON)
         self.ops = [("mmap", npages)]
+        pages = f"pages a0..a{npages - 1}" if npages > 1 else "page a0"
         self.lines = [f"P = spawn(node 0, CAP_SYS_NICE); P maps {npages} private anonymous "
-                      f"page{'s' if npages > 1 else ''} a0{'..a%d' % (npages - 1) if npages > 1 else ''}, "
-                      "read-write"]
+                      f"{pages}, read-write"]
         self.mig = None                     # a migration stopped half way
 
     def addr(self, i: int) -> int:
@@ -178,7 +178,8 @@ def make(rng, era: str) -> Question:
             ask=(f"What are the count and the mapcount of the page that {who}'s pte for a{i} "
                  f"{'maps' if view.present else 'names (it is a migration entry)'}?"),
             kind="numbers", hint="count/mapcount", answer=(page.count, page.mapcount),
-            summary=f"count {page.count}, mapcount {page.mapcount} (pfn {pfn}, which {who}'s pte {what})",
+            summary=(f"count {page.count}, mapcount {page.mapcount} "
+                     f"(pfn {pfn}, which {who}'s pte {what})"),
             details=details, facts=facts)
     state = pte_state(view)
     return Question(

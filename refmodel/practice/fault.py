@@ -161,8 +161,9 @@ def explain(era: str, write: bool, window: str, out: dict) -> str:
     """The details: the fault's steps, then what the two did in turn, then the end state."""
     c = out["counters"]
     used_old = out["used"] == out["old"]
+    later = " -> ".join(out["steps"][len(out["first"]):]) or "(nothing left)"
     lines = [f"the fault's steps on its own: access -> {' -> '.join(out['first'])}",
-             f"then, taking turns with the migration: {' -> '.join(out['steps'][len(out['first']):]) or '(nothing left)'}",
+             f"then, taking turns with the migration: {later}",
              f"the access used the {'old' if used_old else 'new'} page (pfn {out['used']}) after "
              f"{out['faults']} fault(s)"
              + (f", reading {out['result']!r}" if out["result"] is not None else "")]

@@ -60,7 +60,8 @@ def counter_line(d) -> str:
     keys = ("migrate_passes", "migrate_count_mismatch", "migration_entries_set",
             "migrate_add_to_swap", "pgmigrate_success", "pgmigrate_fail")
     shown = [f"{k} {d[k]}" for k in keys if d.get(k)]
-    return "counters of the call: " + (", ".join(shown) if shown else "none moved (nothing was isolated)")
+    return "counters of the call: " + (", ".join(shown) if shown
+                                       else "none moved (nothing was isolated)")
 
 
 def not_isolated(m, p, x, node: int) -> str:
@@ -161,7 +162,8 @@ def make_move_pages(rng, era: str, case: str) -> Question:
     setting = f"Era {era}, a two-node machine.\n" + "\n".join(f"  {line}" for line in lines)
     return Question(topic="move", seed=0, index=0, era=era, setting=setting,
                     ask="What does move_pages report for x?", kind="choice", choices=CHOICES,
-                    answer=answer, summary=CHOICES[answer] + (f" (status {status})" if status is not None else ""),
+                    answer=answer,
+                    summary=CHOICES[answer] + ("" if status is None else f" (status {status})"),
                     details=details,
                     facts={"case": case, "status": status, "answer": answer,
                            "statuses": list(st) if st is not None else None,

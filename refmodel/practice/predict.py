@@ -46,8 +46,8 @@ class Verdict:
 
 def _verdict_html(q, right: bool) -> str:
     cls = "predict-right" if right else "predict-wrong"
-    return (f'<p class="predict-verdict {cls}">{escape("Right: the model agrees." if right else "Not what the model says.")}</p>'
-            + _answer_html(q))
+    says = "Right: the model agrees." if right else "Not what the model says."
+    return f'<p class="predict-verdict {cls}">{escape(says)}</p>' + _answer_html(q)
 
 
 def _answer_html(q) -> str:

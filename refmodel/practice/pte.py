@@ -60,14 +60,16 @@ def summary_of(d: dict) -> str:
     if d["kind"] == "swap":
         return f"swap entry: type {d['type']} (swap area {d['type']}), offset {d['offset']} (its slot)"
     rw = f" {d['rw']}" if d["rw"] else " (the single migration type)"
-    return f"migration entry{rw}: type {d['type']}, offset {d['offset']} = the pfn of the page being migrated"
+    return (f"migration entry{rw}: type {d['type']}, offset {d['offset']} = the pfn of the page "
+            "being migrated")
 
 
 def era_types_line(era: str) -> str:
     """How era numbers its swap types, from its SwapTypes."""
     t = types_of(era)
     if t.migration_read is None:
-        return f"In {era} every type 0-{t.max_swapfiles - 1} names a swap area: there are no migration entries."
+        return (f"In {era} every type 0-{t.max_swapfiles - 1} names a swap area: there are no "
+                "migration entries.")
     if t.migration_write is None:
         return (f"In {era} types 0-{t.max_swapfiles - 1} are swap areas and type {t.migration_read} "
                 f"is the one migration type.")
