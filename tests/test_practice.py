@@ -371,8 +371,10 @@ def test_book_loads_predict_js_and_css():
     config = (root / "_config.yml").read_text()
     assert '"predict.js"' in config and '"predict.css"' in config
     js = (root / "book/_static/predict.js").read_text()
-    for hook in ("form.predict", "data-answer", "dataset.answer", ".predict-answer", "hidden = false"):
-        assert hook.replace("data-answer", "dataset.answer") in js or hook in js
+    # the names predict.py writes are the ones predict.js reads
+    for hook in ("form.predict", "dataset.kind", "dataset.answer", ".predict-answer",
+                 ".predict-check", ".predict-verdict", "answer.hidden = false"):
+        assert hook in js, hook
     assert "http" not in js                           # nothing fetched from anywhere
 
 
