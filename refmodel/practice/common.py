@@ -36,8 +36,8 @@ def step_until(m, path, done, limit: int = 500) -> bool:
     raise RuntimeError(f"{path!r} did not get there in {limit} steps")
 
 
-def pte_line(view) -> str:
-    """What a PteView holds, in a few words."""
+def pte_line(view, types) -> str:
+    """What a PteView holds, in a few words (types: the era's SwapTypes)."""
     if view.none:
         return "none"
     if view.present:
@@ -47,7 +47,7 @@ def pte_line(view) -> str:
         rw = ""
         if view.is_write_migration:
             rw = " WRITE"
-        elif view._types.migration_write is not None:
+        elif types.migration_write is not None:
             rw = " READ"
         return f"migration entry{rw} -> pfn {view.swp_offset}"
     return f"swap entry: area {view.swp_type}, slot {view.swp_offset}"

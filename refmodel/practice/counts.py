@@ -12,7 +12,8 @@ references that no pte accounts for, each named by who holds it.
 
 from .. import MPOL_MF_MOVE_ALL
 from . import Question
-from .common import ANON, PG_reserved, RW, P, entry_pfn, machine, page_line, pte_line, step_until
+from .common import (ANON, PG_reserved, RW, P, entry_pfn, machine, page_line, pte_line,
+                     step_until, types_of)
 
 STATE_CHOICES = ("none (pte_none)",
                  "present, writable",
@@ -22,8 +23,8 @@ STATE_CHOICES = ("none (pte_none)",
                  "a migration entry of the RFC's single type")
 
 
-def pte_state(view) -> int:
-    """The index in STATE_CHOICES of what a pte view holds."""
+def pte_state(view, types) -> int:
+    """The index in STATE_CHOICES of what a pte view holds (types: the era's SwapTypes)."""
     if view.none:
         return 0
     if view.present:
@@ -31,7 +32,7 @@ def pte_state(view) -> int:
     if view.is_migration:
         if view.is_write_migration:
             return 4
-        return 3 if view._types.migration_write is not None else 5
+        return 3 if types.migration_write is not None else 5
     raise ValueError(f"unexpected pte {view!r}")      # swap entries: no swap in this topic
 
 
@@ -40,6 +41,7 @@ class Run:
 
     def __init__(self, era: str, npages: int):
         self.m = machine(era)
+        self.types = types_of(era)
         self.procs = {"P": self.m.spawn(node=0, cap_sys_nice=True)}
         self.npages = npages
         self.a = self.procs["P"].mmap(None, npages * P, RW, ANON)
@@ -139,7 +141,7 @@ def pte_table(run: Run) -> str:
     head = "     " + "".join(f"a{i}".ljust(width) for i in range(run.npages))
     rows = [head.rstrip()]
     for who, proc in run.procs.items():
-        rows.append(f"  {who}  " + "".join(pte_line(proc.pte(run.addr(i))).ljust(width)
+        rows.append(f"  {who}  " + "".join(pte_line(proc.pte(run.addr(i)), run.types).ljust(width)
                                          for i in range(run.npages)).rstrip())
     return "\n".join(rows)
 
@@ -168,7 +170,7 @@ def make(rng, era: str) -> Question:
     setting = f"Era {era}, a two-node machine.\n" + "\n".join(f"  {line}" for line in run.lines)
     what = "maps" if view.present else "names"
     facts = {"ops": tuple(run.ops), "who": who, "page": i, "pfn": pfn, "count": page.count,
-             "mapcount": page.mapcount, "state": pte_state(view),
+             "mapcount": page.mapcount, "state": pte_state(view, run.types),
              "ptes": {w: tuple(pr.pte(run.addr(j)).raw for j in range(run.npages))
                       for w, pr in run.procs.items()},
              "extras": extras, "migrating": run.mig is not None}
@@ -181,9 +183,10 @@ def make(rng, era: str) -> Question:
             summary=(f"count {page.count}, mapcount {page.mapcount} "
                      f"(pfn {pfn}, which {who}'s pte {what})"),
             details=details, facts=facts)
-    state = pte_state(view)
+    state = pte_state(view, run.types)
     return Question(
         topic="counts", seed=0, index=0, era=era, setting=setting,
         ask=f"What does {who}'s pte for a{i} hold now?",
         kind="choice", choices=STATE_CHOICES, answer=state,
-        summary=f"{STATE_CHOICES[state]}: {pte_line(view)}", details=details, facts=facts)
+        summary=f"{STATE_CHOICES[state]}: {pte_line(view, run.types)}", details=details,
+        facts=facts)
