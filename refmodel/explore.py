@@ -58,7 +58,7 @@ from .mmap import (MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ,
                    do_munmap, exit_mmap)
 from .mprotect import sys_mprotect
 from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present, pte_write
-from .sched import BLOCKED, DONE
+from .sched import BLOCKED, DONE, chain, facts, step_facts
 from .snapshot import Restorer, capture, capture_path, restore_path
 from .swapops import BUG, is_migration_entry, pte_to_swp_entry
 
@@ -96,12 +96,12 @@ _PATH_KINDS = {"user_access": user_access, "migrate_pages": migrate_pages, "dup_
 # -- dead locals -------------------------------------------------------------------------
 # A value a path will overwrite before it reads it again cannot change the future, so two
 # states that differ only in it are the same state (TLC's VIEW; dead-variable reduction).
-# Which locals are dead at which step is read off the step methods; tests/explorer checks
-# that every verdict is the same with view=False, and that steps commute with the view.
-_WALK = ("walk", "walk_i", "walk_old", "walk_new", "walk_then")
-_ZERO = {"pfn": 0, "orig_pte": 0, "entry": 0, "faults": 0, "walk": None, "walk_then": None,
-         "walk_i": 0, "walk_old": 0, "walk_new": 0, "rc": 0, "newpfn": 0, "cur": 0,
-         "moved": 0, "sub": None, "pm": (), "result": None, "error": None}
+# Which locals are dead at which step each step declares (@step(dead=...), sched.py);
+# tests/explorer checks that every verdict is the same with view=False, and that steps
+# commute with the view.  A dead local is set to its initial value:
+_ZERO = {"pfn": 0, "orig_pte": 0, "entry": 0, "faults": 0, "walk_i": 0, "restore_to": 0,
+         "rc": 0, "newpage": 0, "page": 0, "moved": 0, "sub": None, "pm": (), "result": None,
+         "error": None}
 
 
 def dead_locals(cls, pc: str, top: bool) -> tuple:
@@ -109,28 +109,7 @@ def dead_locals(cls, pc: str, top: bool) -> tuple:
     from .snapshot import _path_slots
     if pc == DONE and top:
         return tuple(s for s in _path_slots(cls) if s != "pc")   # a finished thread is over
-    if issubclass(cls, user_access):
-        if pc in ("access", "do_page_fault", DONE):
-            return ("faults", "pfn", "orig_pte", "entry")
-        if pc == "migration_entry_wait":
-            return ("faults", "orig_pte", "entry")
-        if pc == "do_wp_page_copy":
-            return ("faults", "entry")
-        return ("faults",)
-    if issubclass(cls, do_move_pages):
-        return ("sub", "pm", "result") if pc == "finish" else ()
-    if issubclass(cls, mm_write_op):
-        return ("result", "error") if pc == "finish" else ()
-    if issubclass(cls, migrate_pages):                  # moved: a statistic, never read
-        if pc in ("walk_lock", "walk_vma"):
-            return ("moved",)
-        dead = ("moved",) + (_WALK[1:] if pc == "after_unmap" else _WALK)
-        if pc in ("start", "get_new_page", DONE):
-            dead += ("rc", "newpfn", "cur")
-        elif pc == "finish":
-            dead += ("newpfn", "cur")
-        return dead
-    return ()
+    return cls.history + step_facts(cls, pc).dead
 
 
 _VIEWS: dict = {}
@@ -145,7 +124,7 @@ def view_path(t: tuple, on: bool = True, top: bool = True) -> tuple:
     idx = _VIEWS.get(key)
     if idx is None:
         slots = _path_slots(cls)
-        dead = dead_locals(cls, pc, top) if on else (("faults",) if issubclass(cls, user_access) else ())
+        dead = dead_locals(cls, pc, top) if on else cls.history
         idx = _VIEWS[key] = tuple((slots.index(s) + 1, _ZERO.get(s)) for s in dead)
     if not idx and not on:
         return t
@@ -430,14 +409,15 @@ class World:
                     f"(it used an object that no longer exists)"], None
         if r is BLOCKED:
             return BLOCKED
-        sub = getattr(p, "sub", None)
-        if sub is not None and type(sub) in self.subst:
-            sub.__class__ = self.subst[type(sub)]
+        for sub in chain(p):                 # a sub-path the step created runs as the mutant
+            if type(sub) in self.subst:
+                sub.__class__ = self.subst[type(sub)]
         problems = []
         # the shadow: writes land, fork copies, munmap and exit forget
-        if isinstance(p, user_access):
+        effect = facts(p, pc).effect
+        if effect == "access":
             vpn = p.addr >> PAGE_SHIFT
-            if pc == "access" and p.pc == "do_page_fault" and p.write and (p.mm, vpn) in lost:
+            if p.pc != DONE and p.write and (p.mm, vpn) in lost:      # the access faulted
                 problems.append(f"{self.names[i]}'s write faults on {self.where(p.mm, vpn)}, "
                                 f"which was writable before migration and came back read-only: "
                                 f"the lost write bit costs an extra fault")
@@ -452,14 +432,14 @@ class World:
                     if p.result != exp:
                         problems.append(f"{self.names[i]} read {p.result!r} at "
                                         f"{self.where(p.mm, vpn)}, expected {exp!r}: a stale read")
-        elif isinstance(p, dup_mmap) and pc == "copy_page_range":
+        elif effect == "copies_ptes":
             vma = k.mms[p.oldmm].mmap[iop]
             for vpn in vma.pages():
                 key = ("p", p.oldmm, vpn)
                 if key in shadow:
                     shadow[("p", p.mm, vpn)] = shadow[key]
             wbits.difference_update({x for x in wbits if x[0] == p.oldmm})
-        elif isinstance(p, mm_write_op) and pc == "work":
+        elif effect == "changes_mm":
             if p.op is do_munmap:
                 lo, hi = p.args[0] >> PAGE_SHIFT, (p.args[0] + p.args[1]) >> PAGE_SHIFT
                 for key in [x for x in shadow if x[0] == "p" and x[1] == p.mm and lo <= x[2] < hi]:

@@ -14,12 +14,8 @@ from .mm import VM_SHARED, VM_WRITE
 from .page import PageLocked, ZERO_BYTES, page_mapcount
 from .page_alloc import ZERO_PFN
 from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present, pte_write
-from .sched import DONE
+from .sched import DONE, chain, facts, innermost
 from .swapops import is_migration_entry, pte_to_swp_entry, swp_offset
-
-SLEEPS = {"migration_entry_wait": "sleeps in migration_entry_wait on",
-          "do_swap_page_lock": "sleeps in lock_page on",
-          "do_wp_page_copy": "copies (COW) from"}
 
 
 # -- what each process should see: the shadow ------------------------------------------
@@ -70,21 +66,24 @@ def migrating_pfns(paths) -> set:
 
 
 def thread_migrating(p) -> set:
-    """The pages one thread's migration is working on (empty for other threads)."""
+    """The pages one thread's migration is working on (its class's `migrates` locals)."""
     if p.pc == DONE:
         return set()
     out = set()
-    for q in (p, getattr(p, "sub", None)):
-        if q is not None and hasattr(q, "walk_old") and q.pc != DONE:
-            out.add(q.cur)
-            out.update(q.remaining())
+    for q in chain(p):
+        if q.pc != DONE:
+            for name in getattr(type(q), "migrates", ()):
+                v = getattr(q, name)
+                out.update((v,) if isinstance(v, int) else v)
     return out
 
 
 def needs_kernel(p) -> bool:
-    """Do this thread's facts depend on the kernel (it sleeps on a page, or walks the rmap)?"""
-    for q in (p, getattr(p, "sub", None)):
-        if q is not None and (q.pc in SLEEPS or q.pc == "walk_vma"):
+    """Do this thread's facts depend on the kernel (it holds a page it sleeps on or copies
+    from, or walks the rmap)?"""
+    for q in chain(p):
+        f = facts(q)
+        if f.page or f.walk:
             return True
     return False
 
@@ -96,13 +95,15 @@ def thread_facts(k, p, name, where):
     if p.pc == DONE:
         return (), frozenset(), ()
     problems = []
-    for q in (p, getattr(p, "sub", None)):
-        if q is None or q.pc not in SLEEPS or not hasattr(q, "pfn"):
+    for q in chain(p):
+        f = facts(q)
+        if not f.page:
             continue
-        if k.pages.get(q.pfn) is None:
-            problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn}, which has been freed")
-        elif q.held_refs().get(q.pfn, 0) < 1:
-            problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn} without holding a "
+        pfn = getattr(q, f.page)
+        if k.pages.get(pfn) is None:
+            problems.append(f"{name} {f.doing} page {pfn}, which has been freed")
+        elif q.held_refs().get(pfn, 0) < 1:
+            problems.append(f"{name} {f.doing} page {pfn} without holding a "
                             f"reference to it: nothing stops it from being freed")
     problems += orphan_problems(k, [p], [name], where)
     return tuple(p.held_refs().items()), frozenset(thread_migrating(p)), tuple(problems)
@@ -213,11 +214,11 @@ def memory_problems(k, shadow: dict, running: set, where) -> list:
     return problems
 
 
-def walkers(paths, names):
-    """(name, migrate_pages path) for every migration in the middle of an rmap walk."""
+def walkers(paths, names, walk: str):
+    """(name, path) for every migration in the middle of an rmap walk of this kind."""
     for p, name in zip(paths, names):
-        for q in (p, getattr(p, "sub", None)):
-            if q is not None and getattr(q, "pc", None) == "walk_vma":
+        for q in chain(p):
+            if facts(q).walk == walk:
                 yield name, q
 
 
@@ -227,10 +228,8 @@ def orphan_problems(k, paths, names, where) -> list:
     from .migrate import rmap_anchor
     from .rmap import page_address_in_vma
     out = []
-    for name, q in walkers(paths, names):
-        if q.walk != "remove":
-            continue
-        page = k.pages.get(q.walk_new)
+    for name, q in walkers(paths, names, "remove"):
+        page = k.pages.get(q.restore_to)
         if page is None:
             continue
         try:
@@ -245,9 +244,9 @@ def orphan_problems(k, paths, names, where) -> list:
                 continue
             pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
             if is_swap_pte(pte) and is_migration_entry(pte_to_swp_entry(pte), k.swp_types) \
-                    and swp_offset(pte_to_swp_entry(pte)) == q.walk_old:
+                    and swp_offset(pte_to_swp_entry(pte)) == q.page:
                 out.append(f"{where(vma.vm_mm.id, addr >> PAGE_SHIFT)} holds a migration entry "
-                           f"for page {q.walk_old} in a vma {name}'s remove walk has already "
+                           f"for page {q.page} in a vma {name}'s remove walk has already "
                            f"passed: nothing will restore it (an orphaned entry)")
     return out
 
@@ -258,25 +257,28 @@ def deadlock_problem(paths, names) -> str:
     return f"deadlock: every unfinished thread sleeps ({who}) and none can wake another"
 
 
-def kernel_class(p) -> str:
-    """The kernel path's own name (a mutant subclass shows as the kernel path it mutates)."""
+def kernel_class(p, pc: str | None = None) -> str:
+    """The kernel path's own name (a mutant subclass shows as the kernel path it mutates);
+    with pc, the kernel class that defines that step (migrate_pages' per-page steps are
+    unmap_and_move's)."""
     for c in type(p).__mro__:
-        if c.__module__ != "refmodel.explore_mutants":
+        if c.__module__ == "refmodel.explore_mutants":
+            continue
+        if pc is None or pc in c.__dict__:
             return c.__name__
     return type(p).__name__
 
 
 def step_name(p) -> str:
     """The kernel function a path runs next (a sub-path's step for syscalls that drive one):
-    'do_page_fault', 'migrate_pages.walk_vma', 'dup_mmap.copy_page_range', 'do_munmap'."""
-    sub = getattr(p, "sub", None)
-    if sub is not None and p.pc == "migrate" and sub.pc != DONE:
-        return f"{kernel_class(sub)}.{sub.pc}"
-    name = kernel_class(p)
-    if name == "user_access" or p.pc == DONE:
-        return p.pc
+    'do_page_fault', 'unmap_and_move.try_to_unmap_one', 'dup_mmap.copy_page_range',
+    'do_munmap'."""
+    q = innermost(p)
+    name = kernel_class(q)
+    if name == "user_access" or q.pc == DONE:
+        return q.pc
     if name == "mm_write_op":
-        op = getattr(p.op, "__name__", "op")
+        op = getattr(q.op, "__name__", "op")
         op = "exit_mmap" if op == "exit_mmap_op" else op
-        return op if p.pc == "work" else f"{op}.{p.pc}"
-    return f"{name}.{p.pc}"
+        return op if q.pc == "work" else f"{op}.{q.pc}"
+    return f"{kernel_class(q, q.pc)}.{q.pc}"

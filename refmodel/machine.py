@@ -22,7 +22,7 @@ from .page import (PG_active, PG_dirty, PG_lru, PG_private, PG_referenced, PG_sw
                    page_mapcount)
 from .pgtable import (PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_dirty, pte_none, pte_pfn,
                       pte_present, pte_write, pte_young)
-from .sched import BLOCKED, KernelPath, down_write, up_write
+from .sched import BLOCKED, KernelPath, down_write, step, up_write
 from .shmem import shmem_file_setup
 from .swapfile import sys_swapon
 from .swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
@@ -46,12 +46,14 @@ class mm_write_op(KernelPath):
         super().__init__(tid)
         self.mm, self.op, self.args = mm_id, op, args
 
+    @step(sleeps_on="mmap_sem")
     def start(self, k):
         if not down_write(k.mms[self.mm].mmap_sem, self.tid):
             return BLOCKED
         self.pc = "work"
         return None
 
+    @step(sleeps_on="rmap_lock", effect="changes_mm")
     def work(self, k):
         mm = k.mms[self.mm]
         # Linking or unlinking a vma (munmap, exit, mmap) takes anon_vma->lock/i_mmap_lock:
@@ -65,6 +67,7 @@ class mm_write_op(KernelPath):
         self.pc = "finish"
         return None
 
+    @step(dead=("result", "error"))
     def finish(self, k):
         up_write(k.mms[self.mm].mmap_sem, self.tid)
         self.pc = sched.DONE
@@ -95,6 +98,7 @@ class _stat_path(KernelPath):
         super().__init__(tid)
         self.mm, self.addrs = mm_id, addrs
 
+    @step(sleeps_on="mmap_sem")
     def start(self, k):
         from .sched import down_read, up_read
         if not down_read(k.mms[self.mm].mmap_sem, self.tid):

@@ -17,7 +17,7 @@ from .pgtable import (PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_
                       pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect, pte_young)
 from .rmap import (anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap,
                    page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap)
-from .sched import BLOCKED, KernelPath, down_read, up_read
+from .sched import BLOCKED, KernelPath, StepFacts, down_read, step, up_read
 from .swap import (lru_cache_add_active, mark_page_accessed, page_cache_release,
                    set_page_dirty)
 from .swapfile import (can_share_swap_page, free_swap_and_cache, remove_exclusive_swap_page,
@@ -130,6 +130,8 @@ class user_access(KernelPath):
     __slots__ = ("mm", "addr", "write", "data", "length", "node", "faults",
                  "pfn", "orig_pte", "entry", "gup")
     first = "access"
+    history = ("faults",)                    # how many faults it took: history, not state
+    at_done = StepFacts(dead=("pfn", "orig_pte", "entry"))
 
     def __init__(self, tid, mm_id, addr, write, data=b"", length=0, node=0, gup=False):
         super().__init__(tid)
@@ -141,14 +143,8 @@ class user_access(KernelPath):
         # so the fault neither takes nor drops it.
         self.gup = gup
 
-    def held_refs(self) -> dict:
-        """Page references this fault holds while it sleeps or copies (pfn -> count)."""
-        if self.pc in ("migration_entry_wait", "do_swap_page_lock", "do_wp_page_copy",
-                       "find_lock_page"):
-            return {self.pfn: 1}
-        return {}
-
     # -- the CPU ----------------------------------------------------------------------
+    @step(dead=("pfn", "orig_pte", "entry"), effect="access")
     def access(self, k):
         """The MMU: do the access if the pte allows it (setting A/D bits), else fault."""
         mm = k.mms[self.mm]
@@ -173,6 +169,7 @@ class user_access(KernelPath):
         return None
 
     # -- the fault --------------------------------------------------------------------
+    @step(sleeps_on="mmap_sem", dead=("pfn", "orig_pte", "entry"))
     def do_page_fault(self, k):
         """arch do_page_fault + handle_mm_fault: find the vma, check rights, handle the pte."""
         mm = k.mms[self.mm]
@@ -241,6 +238,8 @@ class user_access(KernelPath):
             return None
         return k.pages[pfn]
 
+    @step(sleeps_on="page_lock", page="pfn", doing="sleeps in find_lock_page on",
+          holds=("pfn",))
     def find_lock_page(self, k):
         """Sleep until the page is unlocked; if it left the page cache meanwhile (migrated,
         truncated) drop it and look again, else use it (shmem_getpage unlocks it at once)."""
@@ -313,6 +312,8 @@ class user_access(KernelPath):
         k.stat("migration_entry_waits")
         self.pc = "migration_entry_wait"
 
+    @step(sleeps_on="page_lock", page="pfn", doing="sleeps in migration_entry_wait on",
+          holds=("pfn",), dead=("orig_pte", "entry"))
     def migration_entry_wait(self, k):
         """wait_on_page_locked() then put_page(): sleeps until migration unlocks the page."""
         page = k.pages.get(self.pfn)
@@ -324,6 +325,7 @@ class user_access(KernelPath):
         self._return(k)
         return None
 
+    @step(sleeps_on="page_lock", page="pfn", doing="sleeps in lock_page on", holds=("pfn",))
     def do_swap_page_lock(self, k):
         """lock_page() the swap-cache page, then map it under the pte lock if the pte is unchanged."""
         page = k.pages[self.pfn]
@@ -374,6 +376,7 @@ class user_access(KernelPath):
         self.pfn, self.orig_pte = old.pfn, pte
         self.pc = "do_wp_page_copy"
 
+    @step(page="pfn", doing="copies (COW) from", holds=("pfn",), dead=("entry",))
     def do_wp_page_copy(self, k):
         """Copy the old page into a new one and, if the pte did not change meanwhile, map it."""
         mm = k.mms[self.mm]

@@ -16,7 +16,7 @@ from .mm import VM_LOCKED
 from .page import PageReserved, page_mapcount
 from .page_alloc import OutOfMemory, alloc_pages_node
 from .pgtable import PAGE_SHIFT, pte_present, pte_pfn
-from .sched import BLOCKED, DONE, KernelPath, down_read, up_read
+from .sched import BLOCKED, DONE, KernelPath, down_read, step, up_read
 
 
 MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE = 0, 1, 2, 3
@@ -90,15 +90,14 @@ class do_migrate_pages(KernelPath):
         self.from_nodes, self.to_nodes = tuple(sorted(from_nodes)), tuple(sorted(to_nodes))
         self.tmp, self.busy, self.sub = self.from_nodes, 0, None
 
-    def held_refs(self) -> dict:
-        return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
-
+    @step(sleeps_on="mmap_sem")
     def start(self, k):
         if not down_read(k.mms[self.mm].mmap_sem, self.tid):
             return BLOCKED
         self.pc = "next_pair"
         return None
 
+    @step()
     def next_pair(self, k):
         """Pick <source, dest>, preferring a dest that is not itself still to be emptied."""
         source, dest = -1, 0
@@ -137,6 +136,7 @@ class do_migrate_pages(KernelPath):
             self.sub = migrate_pages(self.tid, pagelist, dest)
             self.pc = "migrate"
 
+    @step(runs="sub")
     def migrate(self, k):
         from .migrate import run_sub
         if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
@@ -153,6 +153,7 @@ class do_migrate_pages(KernelPath):
                 self.result = self.busy
         return None
 
+    @step()
     def finish(self, k):
         up_read(k.mms[self.mm].mmap_sem, self.tid)
         self.pc = DONE
@@ -235,9 +236,7 @@ class do_mbind(KernelPath):
         self.mode, self.nodes, self.flags = mode, tuple(sorted(nodes)), flags
         self.sub, self.err = None, 0
 
-    def held_refs(self) -> dict:
-        return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
-
+    @step(sleeps_on="mmap_sem")
     def start(self, k):
         from .migrate import migrate_pages
         from .sched import down_write
@@ -276,6 +275,7 @@ class do_mbind(KernelPath):
             return self.nodes[page.index % len(self.nodes)]
         return k.node_of_pid.get(mm.owner, 0)
 
+    @step(runs="sub")
     def migrate(self, k):
         from .migrate import run_sub
         if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
@@ -287,6 +287,7 @@ class do_mbind(KernelPath):
             self.pc = "finish"
         return None
 
+    @step()
     def finish(self, k):
         from .sched import up_write
         up_write(k.mms[self.mm].mmap_sem, self.tid)

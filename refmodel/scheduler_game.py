@@ -18,28 +18,23 @@ The same engine answers: g.solution() is the explorer's shortest schedule to the
 from . import invariants as inv
 from .explore import World, bugs, load_data, mutants
 from .render.trace import frame, trace_html, trace_text
-from .sched import BLOCKED, DONE
+from .sched import BLOCKED, DONE, innermost
 
 # Goals a level can name: (what the learner must do, test on the live state).
 GOALS = {
     "violation": ("make an invariant break", None),
     "wait": ("make a fault sleep in migration_entry_wait",
-             lambda k, paths: any(_pc(p) == "migration_entry_wait" for p in paths)),
+             lambda k, paths: any(innermost(p).pc == "migration_entry_wait" for p in paths)),
     "rollback": ("make the migration fail its count check and put the ptes back",
-                 lambda k, paths: any(getattr(_mig(p), "walk", None) == "remove" and
-                                      getattr(_mig(p), "rc", 0) == -11 for p in paths)),
+                 lambda k, paths: any(_rolling_back(innermost(p)) for p in paths)),
     "fork-copies-entry": ("make fork copy a migration entry into the child",
                           lambda k, paths: k.counters["fork_copied_migration_entry"] > 0),
 }
 
 
-def _mig(p):
-    sub = getattr(p, "sub", None)
-    return sub if sub is not None else p
-
-
-def _pc(p):
-    return _mig(p).pc if p.pc != DONE else DONE
+def _rolling_back(q) -> bool:
+    """Is q in remove_migration_ptes(page, page) after -EAGAIN (the entries go back)?"""
+    return q.pc in ("remove_migration_ptes", "remove_migration_pte") and q.rc == -11
 
 
 def levels() -> dict:

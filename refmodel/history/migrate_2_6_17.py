@@ -22,7 +22,7 @@ from ..page import (PageAnon, PageSwapCache, TestSetPageLocked, page_count, page
 from ..page_alloc import OutOfMemory, alloc_pages_node
 from ..pgtable import PAGE_SHIFT, pte_mkold
 from ..rmap import SWAP_FAIL, page_add_anon_rmap, try_to_unmap, vma_address
-from ..sched import BLOCKED, KernelPath
+from ..sched import BLOCKED, KernelPath, step
 from ..swap_state import add_to_swap, delete_from_swap_cache
 from ..swapfile import nr_swap_pages, swap_free
 from ..swapops import swp_entry_to_pte
@@ -113,18 +113,18 @@ class migrate_pages(KernelPath):
         self.pages, self.dest = tuple(pages), dest
         self.pass_ = self.retry = self.nr_failed = self.i = self.moved = 0
 
-    def held_refs(self) -> dict:
-        return {pfn: 1 for pfn in self.pages}
-
+    @step(holds=("pages",))
     def start(self, k):
         """redo: (pass 0) every page once."""
         k.stat("migrate_passes")
         self.retry, self.i = 0, 0
         self.pc = "next_page"
 
+    @step(holds=("pages",))
     def next_pass(self, k):
         """The end of a pass: `if (retry && pass++ < 10) goto redo`."""
-        if self.retry and self.pass_ < k.cfg.max_passes - 1:    # pass++ < 10: 11 in all
+        from ..migrate import migrate_max_passes
+        if self.retry and self.pass_ < migrate_max_passes(k) - 1:    # pass++ < 10: 11 in all
             self.pass_ += 1
             k.stat("migrate_passes")
             self.retry, self.i = 0, 0
@@ -132,6 +132,7 @@ class migrate_pages(KernelPath):
         else:
             self.pc = "finish"
 
+    @step(holds=("pages",))
     def next_page(self, k):
         if self.i >= len(self.pages):
             self.pc = "next_pass"
@@ -143,6 +144,7 @@ class migrate_pages(KernelPath):
         self.pc = "lock_and_move"
         return None
 
+    @step(sleeps_on="page_lock", holds=("pages",))
     def lock_and_move(self, k):
         """Lock (TestSetPageLocked in passes 0-2, lock_page after), then migrate the page."""
         from ..migrate import migrate_page_copy, move_to_lru
@@ -206,6 +208,7 @@ class migrate_pages(KernelPath):
             k.stat("pgmigrate_fail")
         move_to_lru(k, k.pages[pfn])
 
+    @step(holds=("pages",))
     def finish(self, k):
         from ..migrate import move_to_lru
         for pfn in self.pages:

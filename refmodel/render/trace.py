@@ -11,7 +11,7 @@ from html import escape
 from ..page import PageLocked, page_count, page_mapcount
 from ..page_alloc import ZERO_PFN
 from ..pgtable import PAGE_SHIFT, is_swap_pte, pte_pfn, pte_present, pte_write
-from ..sched import DONE
+from ..sched import DONE, facts, innermost
 from ..swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
                        swp_offset)
 
@@ -78,14 +78,12 @@ def frame(w, k, paths, actor, label, problems) -> dict:
     for p, name in zip(paths, w.names):
         if p.pc == DONE:
             continue
-        q = getattr(p, "sub", None) if p.pc == "migrate" else None
-        q = q if q is not None else p
-        if q.pc in ("migration_entry_wait", "do_swap_page_lock"):
-            waiting.append(f"{name}(page {q.pfn})")
-        elif q.pc in ("do_page_fault", "start") and _sleeps(w, k, paths, p):
-            waiting.append(f"{name}(mmap_sem)")
-        elif q.pc in ("lock_page", "walk_lock", "link_vma") and _sleeps(w, k, paths, p):
-            waiting.append(f"{name}({q.pc})")
+        q = innermost(p)
+        f = facts(q)
+        if f.sleeps_on == "page_lock" and f.page:           # it holds the page it sleeps on
+            waiting.append(f"{name}(page {getattr(q, f.page)})")
+        elif f.sleeps_on and _sleeps(w, k, paths, p):
+            waiting.append(f"{name}(mmap_sem)" if f.sleeps_on == "mmap_sem" else f"{name}({q.pc})")
     row["waiters"] = " ".join(waiting) or "-"
     row["done"] = " ".join(n for p, n in zip(paths, w.names) if p.pc == DONE) or "-"
     row["problems"] = list(problems)
