@@ -46,6 +46,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import invariants as inv
+from . import oracle
 from .check import InvariantError  # noqa: F401  (re-exported for users of explore)
 from .eras import ERAS
 from .explore_mutants import CLASSES as MUTANT_CLASSES
@@ -83,11 +84,6 @@ def mutants() -> dict:
 
 def bugs() -> dict:
     return load_data()["bugs"]
-
-
-def exit_mmap_op(k, mm):
-    """exit(2) as an mm_write_op: the address space is torn down (exit_mmap)."""
-    exit_mmap(k, mm)
 
 
 _PATH_KINDS = {"user_access": user_access, "migrate_pages": migrate_pages, "dup_mmap": dup_mmap}
@@ -189,8 +185,7 @@ class World:
         self.tids = [TID_BASE + i for i in range(len(self.specs))]
         paths = [self._thread(t, tid) for t, tid in zip(self.specs, self.tids)]
         self.pins = dict(m.pins)
-        shadow = {("p",) + key: data for key, data in m.shadow_private.items()}
-        shadow.update({("s",) + key: data for key, data in m.shadow_shared.items()})
+        shadow = dict(m.contents)
         self.mm_names = {pid: name for name, pid in self.procs.items()}
         # symmetry: threads with the same spec (all but the name) are interchangeable
         groups = {}
@@ -275,7 +270,7 @@ class World:
             return mm_write_op(tid, proc.pid, sys_mprotect,
                                (addr, t.get("pages", 1) * PAGE_SIZE, _prot(t.get("prot", "r"))))
         if kind == "exit":
-            return mm_write_op(tid, proc.pid, exit_mmap_op, ())
+            return mm_write_op(tid, proc.pid, exit_mmap, ())
         raise ValueError(f"unknown thread kind {kind!r}")
 
     # -- states ----------------------------------------------------------------------------
@@ -397,7 +392,6 @@ class World:
         shadow, wbits and lost are updated in place."""
         p = paths[i]
         pc = p.pc
-        iop = getattr(p, "i", None) if isinstance(p, dup_mmap) else None
         try:
             r = getattr(p, pc)(k)
         except BUG as e:
@@ -413,7 +407,8 @@ class World:
             if type(sub) in self.subst:
                 sub.__class__ = self.subst[type(sub)]
         problems = []
-        # the shadow: writes land, fork copies, munmap and exit forget
+        # the oracle: writes land, fork copies, munmap and exit forget
+        exp = oracle.after_step(k, shadow, p, pc)
         effect = facts(p, pc).effect
         if effect == "access":
             vpn = p.addr >> PAGE_SHIFT
@@ -421,32 +416,12 @@ class World:
                 problems.append(f"{self.names[i]}'s write faults on {self.where(p.mm, vpn)}, "
                                 f"which was writable before migration and came back read-only: "
                                 f"the lost write bit costs an extra fault")
-            if p.pc == DONE and p.error is None:
-                off = p.addr & (PAGE_SIZE - 1)
-                if p.write:
-                    own, _ = inv.shadow_key(k, p.mm, vpn)
-                    old = inv.expected(k, shadow, p.mm, vpn)
-                    shadow[own] = old[:off] + p.data + old[off + len(p.data):]
-                else:
-                    exp = inv.expected(k, shadow, p.mm, vpn)[off:off + p.length]
-                    if p.result != exp:
-                        problems.append(f"{self.names[i]} read {p.result!r} at "
-                                        f"{self.where(p.mm, vpn)}, expected {exp!r}: a stale read")
-        elif effect == "copies_ptes":
-            vma = k.mms[p.oldmm].mmap[iop]
-            for vpn in vma.pages():
-                key = ("p", p.oldmm, vpn)
-                if key in shadow:
-                    shadow[("p", p.mm, vpn)] = shadow[key]
+            if exp is not None and p.result != exp:
+                problems.append(f"{self.names[i]} read {p.result!r} at "
+                                f"{self.where(p.mm, vpn)}, expected {exp!r}: a stale read")
+        elif effect == "copies_ptes":                # the write bits follow the oracle
             wbits.difference_update({x for x in wbits if x[0] == p.oldmm})
         elif effect == "changes_mm":
-            if p.op is do_munmap:
-                lo, hi = p.args[0] >> PAGE_SHIFT, (p.args[0] + p.args[1]) >> PAGE_SHIFT
-                for key in [x for x in shadow if x[0] == "p" and x[1] == p.mm and lo <= x[2] < hi]:
-                    del shadow[key]
-            elif p.op is exit_mmap_op:
-                for key in [x for x in shadow if x[0] == "p" and x[1] == p.mm]:
-                    del shadow[key]
             wbits.difference_update({x for x in wbits if x[0] == p.mm})
         # the write bit across migration: which entries replaced writable ptes
         _normalise_free_lists(k)

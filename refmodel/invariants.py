@@ -10,44 +10,13 @@ sentence in plain words; the explorer stops at the first state that has one.
 from collections import Counter
 
 from .check import kernel_problems
+from .oracle import expected
 from .mm import VM_SHARED, VM_WRITE
-from .page import PageLocked, ZERO_BYTES, page_mapcount
+from .page import PageLocked, page_mapcount
 from .page_alloc import ZERO_PFN
 from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present, pte_write
 from .sched import DONE, chain, facts, innermost
 from .swapops import is_migration_entry, pte_to_swp_entry, swp_offset
-
-
-# -- what each process should see: the shadow ------------------------------------------
-
-def shadow_key(k, mm_id: int, vpn: int):
-    """(key of the expected contents, key of the shared page) for page vpn of mm."""
-    mm = k.mms.get(mm_id)
-    addr = vpn << PAGE_SHIFT
-    vma = None
-    if mm is not None:
-        for v in mm.mmap:
-            if v.vm_start <= addr < v.vm_end:
-                vma = v
-                break
-    if vma is None:
-        return None, None
-    shared = None
-    if vma.vm_file is not None:
-        shared = ("s", vma.vm_file.f_mapping.id, ((addr - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff)
-    if vma.vm_flags & VM_SHARED:
-        return shared, shared
-    return ("p", mm_id, vpn), shared
-
-
-def expected(k, shadow: dict, mm_id: int, vpn: int) -> bytes:
-    """What process mm_id should read in page vpn, by the shadow's account."""
-    own, shared = shadow_key(k, mm_id, vpn)
-    if own is not None and own in shadow:
-        return shadow[own]
-    if shared is not None:
-        return shadow.get(shared, ZERO_BYTES)
-    return ZERO_BYTES
 
 
 def _show(data: bytes, exp: bytes) -> str:
@@ -279,6 +248,5 @@ def step_name(p) -> str:
         return q.pc
     if name == "mm_write_op":
         op = getattr(q.op, "__name__", "op")
-        op = "exit_mmap" if op == "exit_mmap_op" else op
         return op if q.pc == "work" else f"{op}.{q.pc}"
     return f"{kernel_class(q, q.pc)}.{q.pc}"

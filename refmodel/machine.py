@@ -8,7 +8,7 @@ raise SegmentationFault and bad arguments raise OSError with the kernel's errno.
 import errno
 from collections import Counter
 
-from . import sched
+from . import oracle, sched
 from .eras import get_era
 from .fork import dup_mmap
 from .kernel import Kernel
@@ -206,13 +206,13 @@ class Process:
             raise OSError(errno.EINVAL, "mmap: offset not page aligned")
         a = self._syscall(do_mmap_pgoff, file, addr or 0, length, prot, flags,
                           offset >> PAGE_SHIFT)
-        self.machine._shadow_forget(self, a, a + length)     # MAP_FIXED replaced it
+        self.machine._forget(self, a, a + length)            # MAP_FIXED replaced it
         return a
 
     def munmap(self, addr, length) -> int:
         """munmap(2)."""
         r = self._syscall(do_munmap, addr, length)
-        self.machine._shadow_forget(self, addr, addr + length)
+        self.machine._forget(self, addr, addr + length)
         return r
 
     def mprotect(self, addr, length, prot) -> int:
@@ -224,7 +224,10 @@ class Process:
         try:
             return self._syscall(sys_mlock, addr, length, True)
         finally:
-            self.machine._shadow_cow_broken(self, addr, addr + length)
+            m = self.machine
+            if m.shadow:
+                oracle.cow_broken(m.k, m.contents, self.pid, addr >> PAGE_SHIFT,
+                                  (addr + length + PAGE_SIZE - 1) >> PAGE_SHIFT)
 
     def munlock(self, addr, length) -> int:
         """munlock(2)."""
@@ -237,9 +240,7 @@ class Process:
         pid = m._new_pid()
         m.k.node_of_pid[pid] = self.node
         sched.run(m.k, dup_mmap(self.pid, self.pid, pid))
-        for (owner, vpn), data in list(m.shadow_private.items()):
-            if owner == self.pid:
-                m.shadow_private[(pid, vpn)] = data
+        oracle.copy(m.contents, self.pid, pid)
         child = Process(m, pid, self.node, self.cap_sys_nice)
         m.processes[pid] = child
         return child
@@ -247,9 +248,9 @@ class Process:
     def exit(self) -> None:
         """exit(2): the address space goes (exit_mmap)."""
         self._check_alive()
-        self._syscall(lambda k, mm: exit_mmap(k, mm))
+        self._syscall(exit_mmap)
         del self.machine.k.mms[self.pid]
-        self.machine._shadow_forget(self, 0, 1 << 64)
+        self.machine._forget(self, 0, 1 << 64)
         self.alive = False
 
     # -- memory accesses ---------------------------------------------------------------
@@ -267,7 +268,8 @@ class Process:
         while data:
             n = min(len(data), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
             self._access(addr, True, data[:n])
-            self.machine._shadow_write(self, addr, data[:n])
+            if self.machine.shadow:
+                oracle.write(self.machine.k, self.machine.contents, self.pid, addr, data[:n])
             addr, data = addr + n, data[n:]
 
     def read(self, addr: int, length: int) -> bytes:
@@ -328,9 +330,8 @@ class Machine:
         self.files: dict = {}
         self.last_call = Counter()         # what the last migration system call cost
         self.pins = Counter()              # pfn -> references taken by get_user_pages
-        self.shadow = shadow               # keep the shadow below (check() compares contents)
-        self.shadow_private: dict = {}     # (pid, vpn) -> bytes a private page should hold
-        self.shadow_shared: dict = {}      # (mapping id, index) -> bytes of a file page
+        self.shadow = shadow               # keep the oracle's record (check() compares contents)
+        self.contents: dict = {}           # what each process must read (oracle.py's records)
         if swap_pages:
             self.swapon(swap_pages)
 
@@ -525,70 +526,22 @@ class Machine:
             page = Page(pfn, node_of_pfn(self.k, pfn))
         return PageView(page)
 
-    # -- the shadow: what every process should read, kept independently of the kernel --
-    def _shadow_key(self, proc, vpn: int):
-        """Where the expected contents of proc's page vpn live: private or the file's."""
-        addr = vpn << PAGE_SHIFT
-        vma = next((v for v in proc.mm.mmap if v.vm_start <= addr < v.vm_end), None)
-        if vma is None:
-            return None, None
-        shared_key = None
-        if vma.vm_file is not None:
-            shared_key = (vma.vm_file.f_mapping.id,
-                          ((addr - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff)
-        if vma.vm_flags & 0x8:                            # VM_SHARED
-            return shared_key, None
-        return shared_key, (proc.pid, vpn)
-
-    def _shadow_write(self, proc, addr: int, data: bytes) -> None:
-        if not self.shadow:
-            return
-        vpn = addr >> PAGE_SHIFT
-        shared_key, private_key = self._shadow_key(proc, vpn)
-        off = addr & (PAGE_SIZE - 1)
-        if private_key is not None:
-            old = self.shadow_private.get(private_key)
-            if old is None:
-                old = self.shadow_shared.get(shared_key, ZERO) if shared_key else ZERO
-            self.shadow_private[private_key] = old[:off] + data + old[off + len(data):]
-        else:
-            old = self.shadow_shared.get(shared_key, ZERO)
-            self.shadow_shared[shared_key] = old[:off] + data + old[off + len(data):]
-
-    def _shadow_cow_broken(self, proc, start: int, end: int) -> None:
-        """mlock write-faulted writable private file pages: from now on they are private
-        copies, frozen at what the file held (make_pages_present's early COW break)."""
-        if not self.shadow:
-            return
-        for vpn in range(start >> PAGE_SHIFT, (end + PAGE_SIZE - 1) >> PAGE_SHIFT):
-            vma = next((v for v in proc.mm.mmap if v.vm_start <= vpn << PAGE_SHIFT < v.vm_end), None)
-            if vma is None or vma.vm_file is None or vma.vm_flags & 0x8 or not vma.vm_flags & 0x2:
-                continue
-            if not pte_present(proc.mm.pgtable.get(vpn, 0)):
-                continue
-            key = (proc.pid, vpn)
-            if key not in self.shadow_private:
-                self.shadow_private[key] = self.expected(proc, vpn << PAGE_SHIFT)
-
-    def _shadow_forget(self, proc, start: int, end: int) -> None:
-        lo, hi = start >> PAGE_SHIFT, (end + PAGE_SIZE - 1) >> PAGE_SHIFT
-        for key in [key for key in self.shadow_private if key[0] == proc.pid and lo <= key[1] < hi]:
-            del self.shadow_private[key]
+    # -- the oracle: what every process must read, kept apart from the kernel ------------
+    def _forget(self, proc, start: int, end: int) -> None:
+        oracle.forget(self.contents, proc.pid, start >> PAGE_SHIFT,
+                      (end + PAGE_SIZE - 1) >> PAGE_SHIFT)
 
     def expected(self, proc, addr: int) -> bytes:
-        """What proc should read in the page at addr, by the shadow's account."""
-        shared_key, private_key = self._shadow_key(proc, addr >> PAGE_SHIFT)
-        if private_key is not None and private_key in self.shadow_private:
-            return self.shadow_private[private_key]
-        return self.shadow_shared.get(shared_key, ZERO) if shared_key else ZERO
+        """What proc must read in the page at addr, by the oracle's account."""
+        return oracle.expected(self.k, self.contents, proc.pid, addr >> PAGE_SHIFT)
 
     def shadow_pages(self, proc):
-        """(vpn, expected bytes) for every mapped page of proc (none without a shadow)."""
+        """(vpn, expected bytes) for every mapped page of proc (none without the oracle)."""
         if not self.shadow:
             return
         for vma in proc.mm.mmap:
             for vpn in vma.pages():
-                yield vpn, self.expected(proc, vpn << PAGE_SHIFT)
+                yield vpn, oracle.expected(self.k, self.contents, proc.pid, vpn)
 
     def peek(self, proc, addr: int):
         """What a read of the page at addr would return, without faulting (None: SIGSEGV)."""
@@ -607,10 +560,9 @@ class Machine:
             if pfn is not None:
                 return k.pages[pfn].data
             return k.swap_info[swp_type(e)].slots.get(swp_offset(e), ZERO)
-        shared_key, private_key = self._shadow_key(proc, vpn)
-        if shared_key is not None and private_key is None or shared_key is not None:
-            mapping = k.mappings[shared_key[0]]
-            pfn = mapping.page_tree.get(shared_key[1])
+        _, shared = oracle.keys(k, proc.pid, vpn)
+        if shared is not None:                           # a file page not mapped yet
+            pfn = k.mappings[shared[1]].page_tree.get(shared[2])
             return k.pages[pfn].data if pfn is not None else ZERO
         return ZERO
 
@@ -664,16 +616,11 @@ class Machine:
         self.k.node_of_pid[pid] = proc.node
         child = Process(self, pid, proc.node, proc.cap_sys_nice)
         self.processes[pid] = child
-        for (owner, vpn), data in list(self.shadow_private.items()):
-            if owner == proc.pid:
-                self.shadow_private[(pid, vpn)] = data
         return dup_mmap(self._new_tid(), proc.pid, pid), child
 
     def munmap_path(self, proc, addr: int, length: int):
         """munmap as a path (mmap_sem for write, then the zap)."""
-        path = mm_write_op(self._new_tid(), proc.pid, do_munmap, (addr, length))
-        self._on_finish[path.tid] = lambda: self._shadow_forget(proc, addr, addr + length)
-        return path
+        return mm_write_op(self._new_tid(), proc.pid, do_munmap, (addr, length))
 
     def mprotect_path(self, proc, addr: int, length: int, prot: int):
         """mprotect as a path."""
@@ -681,10 +628,9 @@ class Machine:
 
     def exit_path(self, proc):
         """exit as a path: the address space is torn down when it finishes."""
-        path = mm_write_op(self._new_tid(), proc.pid, lambda k, mm: exit_mmap(k, mm), ())
+        path = mm_write_op(self._new_tid(), proc.pid, exit_mmap, ())
 
         def gone():
-            self._shadow_forget(proc, 0, 1 << 64)
             proc.alive = False
             del self.k.mms[proc.pid]
         self._on_finish[path.tid] = gone
@@ -694,11 +640,12 @@ class Machine:
         """Run one step of path: returns its next step's name, or "blocked" if it must sleep."""
         if path.finished:
             return sched.DONE
-        if getattr(path, path.pc)(self.k) is BLOCKED:
+        pc = path.pc
+        if getattr(path, pc)(self.k) is BLOCKED:
             return BLOCKED
+        if self.shadow:
+            oracle.after_step(self.k, self.contents, path, pc)    # stores, fork, munmap, exit
         if path.finished:
-            if isinstance(path, user_access) and path.data and path.error is None:
-                self._shadow_write(self.processes[path.mm], path.addr, path.data)
             done = self._on_finish.pop(path.tid, None)
             if done is not None:
                 done()

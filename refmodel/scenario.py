@@ -20,7 +20,7 @@ describes without running it (the explorer interleaves such paths).
 import inspect
 import json
 
-from .machine import Machine, MoveResult
+from .machine import Machine
 from .mempolicy import (MPOL_BIND, MPOL_DEFAULT, MPOL_INTERLEAVE, MPOL_MF_MOVE,
                         MPOL_MF_MOVE_ALL, MPOL_MF_STRICT, MPOL_PREFERRED)
 from .mmap import MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE

@@ -757,7 +757,7 @@ def test_s7_head_insertion_leaves_an_orphaned_entry_that_trips_the_lock_check():
     A, B, a = _share(m)
     old = A.pte(a).pfn
     mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
-    sub = sub_until(m, mig, "remove_migration_ptes")
+    sub_until(m, mig, "remove_migration_ptes")
     fk, C = m.fork_path(B)
     m.step(fk), m.step(fk)
     av = A.mm.mmap[0].anon_vma
