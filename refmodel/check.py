@@ -11,6 +11,7 @@ from collections import Counter
 from .page import PAGE_MAPPING_ANON, PageAnon, PageLocked, PageSwapCache, page_count, page_mapcount
 from .page_alloc import ZERO_PFN
 from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present
+from .render.state import machine_text
 from .rmap import vma_address
 from .swapops import is_migration_entry, pte_to_swp_entry, swp_offset, swp_type
 
@@ -179,5 +180,4 @@ def check_machine(machine, paths=(), pins=None) -> None:
             extra.update(path.held_refs())
     problems = kernel_problems(machine.k, extra) + contents_problems(machine)
     if problems:
-        from .render.state import machine_text
         raise InvariantError(problems, machine_text(machine))

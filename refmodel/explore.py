@@ -51,13 +51,13 @@ from .check import InvariantError  # noqa: F401  (re-exported for users of explo
 from .eras import ERAS
 from .explore_mutants import CLASSES as MUTANT_CLASSES
 from .fork import dup_mmap
-from .machine import Machine, mm_write_op
+from .machine import Machine
 from .memory import user_access
-from .migrate import (MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, do_move_pages, isolate_lru_page,
-                      migrate_pages)
+from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+from .migrate import do_move_pages, isolate_lru_page, migrate_pages
 from .mmap import (MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE,
-                   do_munmap, exit_mmap)
-from .mprotect import sys_mprotect
+                   do_munmap, exit_mmap, mm_write_op)
+from .mprotect import mprotect_op
 from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present, pte_write
 from .sched import BLOCKED, DONE, chain, facts, step_facts
 from .snapshot import Restorer, capture, capture_path, restore_path
@@ -267,7 +267,7 @@ class World:
         if kind == "munmap":
             return mm_write_op(tid, proc.pid, do_munmap, (addr, t.get("pages", 1) * PAGE_SIZE))
         if kind == "mprotect":
-            return mm_write_op(tid, proc.pid, sys_mprotect,
+            return mprotect_op(tid, proc.pid,
                                (addr, t.get("pages", 1) * PAGE_SIZE, _prot(t.get("prot", "r"))))
         if kind == "exit":
             return mm_write_op(tid, proc.pid, exit_mmap, ())

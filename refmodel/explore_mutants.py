@@ -10,6 +10,7 @@ created itself (do_move_pages creates its migrate_pages).
 from .fork import dup_mmap
 from .memory import user_access
 from .migrate import migrate_pages, move_to_lru, rmap_anchor
+from .mm import is_cow_mapping
 from .page import PageAnon, PageLocked, unlock_page
 from .pgtable import PAGE_SHIFT, is_swap_pte
 from .rmap import page_address_in_vma
@@ -148,7 +149,6 @@ class ForkMakesWriteEntries(dup_mmap):
     __slots__ = ()
 
     def copy_page_range(self, k):
-        from .mm import is_cow_mapping
         oldmm, mm = k.mms[self.oldmm], k.mms[self.mm]
         vma = oldmm.mmap[self.i]
         r = super().copy_page_range(k)

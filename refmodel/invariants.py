@@ -10,6 +10,9 @@ sentence in plain words; the explorer stops at the first state that has one.
 from collections import Counter
 
 from .check import kernel_problems
+from .migrate import rmap_anchor
+from .mmap import mm_write_op
+from .rmap import page_address_in_vma
 from .oracle import expected
 from .mm import VM_SHARED, VM_WRITE
 from .page import PageLocked, page_mapcount
@@ -194,8 +197,6 @@ def walkers(paths, names, walk: str):
 def orphan_problems(k, paths, names, where) -> list:
     """A migration entry behind the remove walk (in a vma it already passed) will never be
     restored: Hugh Dickins' "the second walk must find every entry the first one made"."""
-    from .migrate import rmap_anchor
-    from .rmap import page_address_in_vma
     out = []
     for name, q in walkers(paths, names, "remove"):
         page = k.pages.get(q.restore_to)
@@ -246,7 +247,7 @@ def step_name(p) -> str:
     name = kernel_class(q)
     if name == "user_access" or q.pc == DONE:
         return q.pc
-    if name == "mm_write_op":
+    if isinstance(q, mm_write_op):
         op = getattr(q.op, "__name__", "op")
         return op if q.pc == "work" else f"{op}.{q.pc}"
     return f"{kernel_class(q, q.pc)}.{q.pc}"

@@ -7,26 +7,34 @@ raise SegmentationFault and bad arguments raise OSError with the kernel's errno.
 
 import errno
 from collections import Counter
+from dataclasses import replace
 
 from . import oracle, sched
-from .eras import get_era
+from .check import check_machine
+from .eras import era_upto_patch, get_era
 from .fork import dup_mmap
-from .kernel import Kernel
+from .kernel import Kernel, TraceEvent
 from .memory import user_access
+from .mempolicy import (MPOL_DEFAULT, MPOL_MAX, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT,
+                        do_mbind, do_migrate_pages, migration_through_swapcache,
+                        mpol_check_policy)
+from .migrate import (MAX_NUMNODES, do_move_pages, do_pages_stat, isolate_lru_page,
+                      migrate_pages)
 from .mm import mm_struct
-from .mmap import (do_mmap_pgoff, do_munmap, exit_mmap, sys_mlock)
-from .mprotect import sys_mprotect
-from .page import ZERO_BYTES as ZERO
-from .page import (PG_active, PG_dirty, PG_lru, PG_private, PG_referenced, PG_swapcache,
-                   PG_uptodate, PG_writeback, PageAnon, flag_names, page_count,
-                   page_mapcount)
-from .pgtable import (PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_dirty, pte_none, pte_pfn,
-                      pte_present, pte_write, pte_young)
-from .sched import BLOCKED, KernelPath, down_write, step, up_write
+from .mmap import do_mmap_pgoff, do_munmap, exit_mmap, mm_write_op, sys_mlock
+from .mprotect import mprotect_op
+from .page import Page, get_page
+from .page_alloc import node_of_pfn
+from .pgtable import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, pte_pfn, pte_present
+from .render.state import machine_picture, process_picture
+from .sched import BLOCKED
 from .shmem import shmem_file_setup
+from .snapshot import snapshot
+from .swap import page_cache_release
 from .swapfile import sys_swapon
-from .swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
-                      swp_offset, swp_type)
+from .variants.migrate_2_6_17 import check_era
+from .views import PageView, PteView, peek
+from .vmscan import reclaim_page
 
 
 class SegmentationFault(Exception):
@@ -37,140 +45,9 @@ class SegmentationFault(Exception):
         self.addr = addr
 
 
-class mm_write_op(KernelPath):
-    """A system call that changes an address space: down_write(mmap_sem), work, up_write."""
-
-    __slots__ = ("mm", "op", "args")
-
-    def __init__(self, tid, mm_id, op, args):
-        super().__init__(tid)
-        self.mm, self.op, self.args = mm_id, op, args
-
-    @step(sleeps_on="mmap_sem")
-    def start(self, k):
-        if not down_write(k.mms[self.mm].mmap_sem, self.tid):
-            return BLOCKED
-        self.pc = "work"
-        return None
-
-    @step(sleeps_on="rmap_lock", effect="changes_mm")
-    def work(self, k):
-        mm = k.mms[self.mm]
-        # Linking or unlinking a vma (munmap, exit, mmap) takes anon_vma->lock/i_mmap_lock:
-        # wait while an rmap walk holds one across its steps (mprotect without a split needs none).
-        if self.op is not sys_mprotect and _rmap_lock_held_by_other(mm, self.tid):
-            return BLOCKED
-        try:
-            self.result = self.op(k, mm, *self.args)
-        except OSError as e:
-            self.error = e
-        self.pc = "finish"
-        return None
-
-    @step(dead=("result", "error"))
-    def finish(self, k):
-        up_write(k.mms[self.mm].mmap_sem, self.tid)
-        self.pc = sched.DONE
-        return None
-
-
-def _rmap_lock_held_by_other(mm, tid) -> bool:
-    """Does another task hold the anon_vma lock or i_mmap_lock of one of mm's vmas?"""
-    for vma in mm.mmap:
-        av = vma.anon_vma
-        if av is not None and av.lock not in (None, tid):
-            return True
-        if vma.vm_file is not None and vma.vm_file.f_mapping.i_mmap_lock not in (None, tid):
-            return True
-    return False
-
-
 class MoveResult(list):
     """move_pages(2)'s status array; .ret is the system call's return value."""
     ret = 0
-
-
-class _stat_path(KernelPath):
-    """do_pages_stat holds mmap_sem for read while it looks."""
-    __slots__ = ("mm", "addrs")
-
-    def __init__(self, tid, mm_id, addrs):
-        super().__init__(tid)
-        self.mm, self.addrs = mm_id, addrs
-
-    @step(sleeps_on="mmap_sem")
-    def start(self, k):
-        from .sched import down_read, up_read
-        if not down_read(k.mms[self.mm].mmap_sem, self.tid):
-            return BLOCKED
-        up_read(k.mms[self.mm].mmap_sem, self.tid)
-        self.pc = sched.DONE
-        return None
-
-
-class PteView:
-    """A read-only view of one pte value."""
-
-    __slots__ = ("raw", "_types")
-
-    def __init__(self, raw: int, types):
-        self.raw, self._types = raw, types
-
-    present = property(lambda s: pte_present(s.raw))
-    none = property(lambda s: pte_none(s.raw))
-    pfn = property(lambda s: pte_pfn(s.raw) if pte_present(s.raw) else None)
-    writable = property(lambda s: pte_present(s.raw) and pte_write(s.raw))
-    young = property(lambda s: pte_present(s.raw) and pte_young(s.raw))
-    dirty = property(lambda s: pte_present(s.raw) and pte_dirty(s.raw))
-    is_swap = property(lambda s: is_swap_pte(s.raw))
-    swp_type = property(lambda s: swp_type(pte_to_swp_entry(s.raw)) if is_swap_pte(s.raw) else None)
-    swp_offset = property(lambda s: swp_offset(pte_to_swp_entry(s.raw)) if is_swap_pte(s.raw) else None)
-    is_migration = property(lambda s: is_swap_pte(s.raw) and
-                            is_migration_entry(pte_to_swp_entry(s.raw), s._types))
-    is_write_migration = property(lambda s: is_swap_pte(s.raw) and
-                                  is_write_migration_entry(pte_to_swp_entry(s.raw), s._types))
-
-    def picture(self):
-        from .render import pte_picture
-        return pte_picture(self.raw, self._types)
-
-    def _repr_svg_(self):
-        return self.picture().svg
-
-    def __repr__(self) -> str:
-        if self.none:
-            return "<pte none>"
-        if self.present:
-            return (f"<pte pfn={self.pfn} {'rw' if self.writable else 'ro'}"
-                    f"{' young' if self.young else ''}{' dirty' if self.dirty else ''}>")
-        kind = "migration" if self.is_migration else "swap"
-        return f"<pte {kind} type={self.swp_type} offset={self.swp_offset}>"
-
-
-class PageView:
-    """A snapshot view of one struct page."""
-
-    __slots__ = ("pfn", "node", "count", "mapcount", "flags", "anon", "index", "private")
-
-    def __init__(self, page):
-        self.pfn, self.node, self.flags = page.pfn, page.node, page.flags
-        self.count, self.mapcount = page_count(page), page_mapcount(page)
-        self.anon, self.index, self.private = PageAnon(page), page.index, page.private
-
-    locked = property(lambda s: bool(s.flags & 1))
-    dirty = property(lambda s: bool(s.flags >> PG_dirty & 1))
-    swapcache = property(lambda s: bool(s.flags >> PG_swapcache & 1))
-    lru = property(lambda s: bool(s.flags >> PG_lru & 1))
-    active = property(lambda s: bool(s.flags >> PG_active & 1))
-    referenced = property(lambda s: bool(s.flags >> PG_referenced & 1))
-    uptodate = property(lambda s: bool(s.flags >> PG_uptodate & 1))
-    private_ = property(lambda s: bool(s.flags >> PG_private & 1))
-    writeback = property(lambda s: bool(s.flags >> PG_writeback & 1))
-
-    def __repr__(self) -> str:
-        return (f"<page pfn={self.pfn} node={self.node} count={self.count} "
-                f"mapcount={self.mapcount} {'anon' if self.anon else 'file'} "
-                f"flags={flag_names(self.flags)}>")
 
 
 class Process:
@@ -217,7 +94,11 @@ class Process:
 
     def mprotect(self, addr, length, prot) -> int:
         """mprotect(2)."""
-        return self._syscall(sys_mprotect, addr, length, prot)
+        self._check_alive()
+        path = sched.run(self.machine.k, mprotect_op(self.pid, self.pid, (addr, length, prot)))
+        if path.error is not None:
+            raise path.error
+        return path.result
 
     def mlock(self, addr, length) -> int:
         """mlock(2): VM_LOCKED and every page faulted in."""
@@ -299,7 +180,6 @@ class Process:
 
     def picture(self):
         """Text + SVG picture of this process's ptes and the pages they map."""
-        from .render.state import process_picture
         return process_picture(self.machine, self)
 
     def _repr_html_(self):
@@ -317,8 +197,6 @@ class Machine:
         if upto_patch is not None:
             if era != "rfc-v1":
                 raise ValueError("upto_patch applies to era='rfc-v1' only")
-            from dataclasses import replace
-            from .eras import era_upto_patch
             self.era = replace(era_upto_patch(upto_patch), **decisions)
         else:
             self.era = get_era(era, **decisions)
@@ -377,7 +255,6 @@ class Machine:
 
     def reclaim(self, proc: Process, addr: int) -> bool:
         """Push the page mapped at addr out to swap, as kswapd would once it aged."""
-        from .vmscan import reclaim_page
         pte = proc.mm.pgtable.get(addr >> PAGE_SHIFT, 0)
         if not pte_present(pte):
             return False
@@ -396,7 +273,6 @@ class Machine:
         fails -- including ENOENT when no page could be isolated (2.6.18 then reports no
         status at all).
         """
-        from .migrate import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, do_move_pages, do_pages_stat
         self._caller(proc)
         addrs = [int(a) for a in addrs]
         if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
@@ -405,8 +281,7 @@ class Machine:
             raise OSError(errno.EPERM, "move_pages: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
         before = self.k.counters.copy()
         if nodes is None:
-            sched.run(self.k, _stat_path(proc.pid, proc.pid, tuple(addrs)))
-            out = MoveResult(do_pages_stat(self.k, proc.mm, addrs))
+            out = MoveResult(sched.run(self.k, do_pages_stat(proc.pid, proc.pid, addrs)).result)
             out.ret = 0
             self.last_call = self.k.counters - before
             return out
@@ -432,8 +307,6 @@ class Machine:
 
         As in 2.6.18, a caller with CAP_SYS_NICE moves shared pages too (MPOL_MF_MOVE_ALL).
         """
-        from .mempolicy import do_migrate_pages
-        from .migrate import MAX_NUMNODES, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
         self._caller(proc)
         old, new = set(int(n) for n in old_nodes), set(int(n) for n in new_nodes)
         for n in old | new:
@@ -456,7 +329,6 @@ class Machine:
     def get_user_pages(self, proc, addr: int, write: bool = False) -> int:
         """Pin the page at addr as a driver doing I/O would (faulting it in first); returns
         its pfn.  The extra reference makes migration's count check fail until unpinned."""
-        from .page import get_page
         self._caller(proc)
         if write:
             proc.write(addr, proc.read(addr, 1))
@@ -470,7 +342,6 @@ class Machine:
 
     def put_user_pages(self, pfn: int) -> None:
         """Drop a pin taken by get_user_pages."""
-        from .swap import page_cache_release
         if not self.pins[pfn]:
             raise ValueError(f"pfn {pfn} is not pinned")
         self.pins[pfn] -= 1
@@ -479,9 +350,6 @@ class Machine:
     def mbind(self, proc, addr: int, length: int, mode: int, nodes=(), flags: int = 0) -> int:
         """mbind(2) of 2.6.18: set the range's NUMA policy (MPOL_DEFAULT/PREFERRED/BIND/
         INTERLEAVE); with MPOL_MF_MOVE(_ALL) move the pages that are now misplaced."""
-        from .mempolicy import (MPOL_MAX, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT,
-                                MPOL_DEFAULT, do_mbind, mpol_check_policy)
-        from .pgtable import PAGE_MASK
         self._caller(proc)
         nodes = set(int(n) for n in nodes)
         if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) or not 0 <= mode <= MPOL_MAX:
@@ -506,21 +374,17 @@ class Machine:
         return 0
 
     def _check_era_migrates(self, flags):
-        from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
-        if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) and self.era.migration == "swapcache":
+        if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) and migration_through_swapcache(self.k):
             raise NotImplementedError("mbind with MPOL_MF_MOVE in the 2.6.17 era is not modelled; "
                                       "use migrate_pages(2)")
 
     def _check_migration_possible(self):
         """move_pages(2) is 2.6.18's: the 2.6.17 era has no such system call (ENOSYS)."""
-        if self.era.migration == "swapcache":
-            from .history.migrate_2_6_17 import check_era
+        if migration_through_swapcache(self.k):
             check_era(self)
 
     def page(self, pfn: int):
         """A view of the struct page at pfn (count 0 if the page is free)."""
-        from .page import Page
-        from .page_alloc import node_of_pfn
         page = self.k.pages.get(pfn)
         if page is None:
             page = Page(pfn, node_of_pfn(self.k, pfn))
@@ -544,34 +408,15 @@ class Machine:
                 yield vpn, oracle.expected(self.k, self.contents, proc.pid, vpn)
 
     def peek(self, proc, addr: int):
-        """What a read of the page at addr would return, without faulting (None: SIGSEGV)."""
-        k = self.k
-        vpn = addr >> PAGE_SHIFT
-        pte = proc.mm.pgtable.get(vpn, 0)
-        if pte_present(pte):
-            page = k.pages.get(pte_pfn(pte))
-            return page.data if page is not None else None   # the kernel check reports it
-        if is_swap_pte(pte):
-            e = pte_to_swp_entry(pte)
-            if is_migration_entry(e, k.swp_types):
-                page = k.pages.get(swp_offset(e))
-                return page.data if page is not None else None   # orphaned: the kernel check says so
-            pfn = k.swapper_space.page_tree.get(e)
-            if pfn is not None:
-                return k.pages[pfn].data
-            return k.swap_info[swp_type(e)].slots.get(swp_offset(e), ZERO)
-        _, shared = oracle.keys(k, proc.pid, vpn)
-        if shared is not None:                           # a file page not mapped yet
-            pfn = k.mappings[shared[1]].page_tree.get(shared[2])
-            return k.pages[pfn].data if pfn is not None else ZERO
-        return ZERO
+        """What a read of the page at addr would return, without faulting (views.peek)."""
+        _, shared = oracle.keys(self.k, proc.pid, addr >> PAGE_SHIFT)
+        return peek(self.k, proc.mm, shared, addr)
 
     def check(self, paths=()) -> None:
         """Check every invariant of the model; raises InvariantError with a picture.
 
         While kernel paths are stopped half way (see step()), pass them as paths.
         """
-        from .check import check_machine
         check_machine(self, paths, self.pins)
 
     # -- driving kernel paths by hand: two things at once --------------------------------
@@ -583,7 +428,6 @@ class Machine:
 
     def move_pages_path(self, proc, addrs, nodes, flags: int = 0):
         """sys_move_pages with nodes, as a path (argument checks are the caller's)."""
-        from .migrate import MPOL_MF_MOVE_ALL, do_move_pages
         if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
             raise OSError(errno.EPERM, "move_pages: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
         return do_move_pages(self._new_tid(), proc.pid,
@@ -593,8 +437,6 @@ class Machine:
     def migrate_pages_path(self, proc, old_nodes, new_nodes):
         """migrate_pages(2) of proc by itself, as a path (argument checks are the caller's;
         MPOL_MF_MOVE_ALL for a caller with CAP_SYS_NICE, as in 2.6.18)."""
-        from .mempolicy import do_migrate_pages
-        from .migrate import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
         flags = MPOL_MF_MOVE_ALL if proc.cap_sys_nice else MPOL_MF_MOVE
         return do_migrate_pages(self._new_tid(), proc.pid, set(int(n) for n in old_nodes),
                                 set(int(n) for n in new_nodes), flags)
@@ -604,7 +446,6 @@ class Machine:
         no mmap_sem, so fork, munmap and mprotect can run while its entries are in place.
         Isolates each page (a reference each) and returns the migrate_pages path, which
         records a status per page as sys_move_pages' new_page_node does."""
-        from .migrate import isolate_lru_page, migrate_pages
         for pfn in pfns:
             if isolate_lru_page(self.k.pages[pfn]) != 0:
                 raise ValueError(f"page {pfn} is not on an LRU list")
@@ -624,7 +465,7 @@ class Machine:
 
     def mprotect_path(self, proc, addr: int, length: int, prot: int):
         """mprotect as a path."""
-        return mm_write_op(self._new_tid(), proc.pid, sys_mprotect, (addr, length, prot))
+        return mprotect_op(self._new_tid(), proc.pid, (addr, length, prot))
 
     def exit_path(self, proc):
         """exit as a path: the address space is torn down when it finishes."""
@@ -669,12 +510,10 @@ class Machine:
 
     def snapshot(self) -> tuple:
         """The whole kernel state as one hashable tuple."""
-        from .snapshot import snapshot
         return snapshot(self.k)
 
     def picture(self):
         """Text + SVG picture of every live process, their ptes and pages, and swap."""
-        from .render.state import machine_picture
         return machine_picture(self)
 
     def _repr_html_(self):
@@ -687,5 +526,4 @@ class Machine:
     @property
     def trace(self) -> list:
         """The trace events so far, oldest first, each with .name .mm .addr .detail."""
-        from .kernel import TraceEvent
         return [TraceEvent(t) for t in self.k.trace]

@@ -6,18 +6,21 @@ path: it tries the access, takes a fault when the pte does not allow it, and ret
 fault sleeps where the kernel sleeps (on a page lock, in migration_entry_wait).
 """
 
-from .mm import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping
+import errno
+
+from .mm import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping
 from .page import (PG_uptodate, Page, PageAnon, PageLocked, PageSwapCache,
                    TestSetPageLocked, get_page, unlock_page)
 from .mempolicy import alloc_page_vma
 from .page_alloc import ZERO_PFN
 from .pgtable import (PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT,
-                      _PAGE_RW, _PAGE_USER, is_swap_pte, pfn_pte, pte_dirty, pte_file,
+                      _PAGE_RW, _PAGE_USER, is_swap_pte, mk_pte, pte_dirty, pte_file,
                       pte_mkclean, pte_mkdirty, pte_mkold, pte_mkwrite, pte_mkyoung,
                       pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect, pte_young)
-from .rmap import (anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap,
+from .rmap import (anon_vma_prepare, linear_page_index, page_add_anon_rmap, page_add_file_rmap,
                    page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap)
-from .sched import BLOCKED, KernelPath, StepFacts, down_read, step, up_read
+from .sched import BLOCKED, KernelPath, StepFacts, down_read, run, step, up_read
+from .shmem import shmem_nopage
 from .swap import (lru_cache_add_active, mark_page_accessed, page_cache_release,
                    set_page_dirty)
 from .swapfile import (can_share_swap_page, free_swap_and_cache, remove_exclusive_swap_page,
@@ -38,22 +41,9 @@ def vm_normal_page(k, vma, addr: int, pte: int) -> Page:
     return page
 
 
-def mk_pte(page: Page, prot: int) -> int:
-    """A present pte for page with protection prot."""
-    return pfn_pte(page.pfn, prot)
-
-
 def maybe_mkwrite(pte: int, vma) -> int:
     """Writable if the vma allows writes."""
     return pte_mkwrite(pte) if vma.vm_flags & VM_WRITE else pte
-
-
-def find_vma(mm, addr: int):
-    """The first vma with vm_end > addr (it may start above addr), or None."""
-    for vma in mm.mmap:
-        if vma.vm_end > addr:
-            return vma
-    return None
 
 
 # -- Faults -----------------------------------------------------------------------------
@@ -88,7 +78,6 @@ def do_anonymous_page(k, mm, vma, address: int, write: bool, node: int) -> int:
 def do_no_page(k, mm, vma, address: int, write: bool, node: int) -> int:
     """First touch of a file mapping: find or create the page-cache page (shmem_nopage),
     then map it, or for a private write map a private copy at once (early COW break)."""
-    from .shmem import shmem_nopage
     vpn = address >> PAGE_SHIFT
     new_page = shmem_nopage(k, vma, address, node)
     if new_page is None:
@@ -232,7 +221,6 @@ class user_access(KernelPath):
     # -- file pages: find_lock_page ----------------------------------------------------
     def find_locked_page(self, k, vma):
         """The page-cache page for addr if it is there and locked by someone (else None)."""
-        from .rmap import linear_page_index
         pfn = vma.vm_file.f_mapping.page_tree.get(linear_page_index(vma, self.addr))
         if pfn is None or not PageLocked(k.pages[pfn]):
             return None
@@ -520,3 +508,17 @@ def unmap_vmas(k, mm, vmas, start: int, end: int) -> None:
         s, e = max(start, vma.vm_start), min(end, vma.vm_end)
         if s < e:
             zap_pte_range(k, mm, vma, s, e)
+
+
+# -- make_pages_present: get_user_pages for mlock -----------------------------------------
+
+def make_pages_present(k, mm, start: int, end: int) -> None:
+    """Fault every page of [start, end) in, for write if the vma is writable."""
+    for addr in range(start, end, PAGE_SIZE):
+        vma = find_vma(mm, addr)
+        write = bool(vma.vm_flags & VM_WRITE)
+        # get_user_pages under the caller's mmap_sem: an empty access that faults as needed.
+        path = user_access(-1, mm.id, addr, write, b"", 0, k.mm_node(mm), gup=True)
+        run(k, path)
+        if path.error is not None:                 # get_user_pages: -EFAULT (VM_LOCKED stays)
+            raise OSError(errno.EFAULT, f"mlock: cannot fault in {addr:#x} ({path.error})")

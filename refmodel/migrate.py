@@ -10,31 +10,46 @@ drops the page lock, the anon_vma lock or i_mmap_lock, so that faults, fork and 
 can run in between.  Each place where the series' eras differ reads k.cfg once.
 """
 
-from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
-                   PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache,
-                   TestSetPageLocked, page_count, page_mapcount, page_mapped, unlock_page)
+import errno
+
 from .eras import NotInThisKernel
+from .mm import find_vma
+from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
+                   PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageReserved,
+                   PageSwapCache, TestSetPageLocked, page_count, page_mapcount, page_mapped,
+                   unlock_page)
 from .page_alloc import OutOfMemory, alloc_pages_node
-from .pgtable import PAGE_SHIFT, is_swap_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present
+from .pgtable import (PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn,
+                      pte_present)
 from .rmap import (SWAP_FAIL, page_add_anon_rmap, page_add_file_rmap, page_address_in_vma,
                    page_address_space, try_to_unmap_one)
 from .sched import (BLOCKED, DONE, KernelPath, StepFacts, down_read, spin_trylock, spin_unlock,
                     step, up_read)
+from .swapfile import nr_swap_pages
 from .swap import isolate_lru_page as _take_off_lru
 from .swap import lru_cache_add, lru_cache_add_active, page_cache_release, set_page_dirty
 from .swapops import (BUG, is_migration_entry, is_write_migration_entry,
                       migration_entry_to_page, pte_to_swp_entry)
-from .memory import find_vma, mk_pte
-from .page import PageReserved
 
-EAGAIN, ENOMEM, EIO, EINVAL, ENOENT, EFAULT, EACCES, EPERM, ENODEV = 11, 12, 5, 22, 2, 14, 13, 1, 19
+EAGAIN, ENOMEM, ENOENT, EFAULT, EACCES, EPERM, EBUSY = (
+    errno.EAGAIN, errno.ENOMEM, errno.ENOENT, errno.EFAULT, errno.EACCES, errno.EPERM, errno.EBUSY)
+MAX_NUMNODES = 64                 # x86-64, CONFIG_NODES_SHIFT = 6
 
 
 # -- Isolation and putback ------------------------------------------------------------
 
+def migrate_prep(k) -> int:
+    """Called before pages are isolated for migration: 0, or -ENODEV.  2.6.17's required a
+    swap device, since its migration borrowed swap entries (era decision needs_swap); 2.6.18's
+    only drains the per-CPU LRU lists (lru_add_drain_all), which the model does not have."""
+    if k.cfg.needs_swap and nr_swap_pages(k) <= 0:
+        return -errno.ENODEV
+    return 0
+
+
 def isolate_lru_page(page: Page) -> int:
     """Take page off the LRU for migration, holding a reference: 0, or -EBUSY."""
-    return 0 if _take_off_lru(page) else -16
+    return 0 if _take_off_lru(page) else -EBUSY
 
 
 def move_to_lru(k, page: Page) -> None:
@@ -541,8 +556,6 @@ def run_sub(k, path, sub_attr: str = "sub"):
 
 # -- move_pages(2) ------------------------------------------------------------------------
 
-from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT  # noqa: E402,F401 (re-exported)
-MAX_NUMNODES = 64                 # x86-64, CONFIG_NODES_SHIFT = 6
 
 
 def follow_page(k, vma, addr: int):
@@ -569,6 +582,7 @@ class do_move_pages(KernelPath):
         mm = k.mms[self.mm]
         if not down_read(mm.mmap_sem, self.tid):
             return BLOCKED
+        migrate_prep(k)                                # its result is ignored, as in 2.6.18
         pm, pagelist = [], []
         first = {}                        # pfn -> index of the first entry naming that page
         for addr, node, _ in self.pm:
@@ -630,14 +644,29 @@ class do_move_pages(KernelPath):
         return None
 
 
-def do_pages_stat(k, mm, addrs) -> list:
-    """sys_move_pages without nodes: where is each page?  node, -EFAULT or -ENOENT."""
-    out = []
-    for addr in addrs:
-        vma = find_vma(mm, addr)
-        if vma is None:
-            out.append(-EFAULT)
-            continue
-        page = follow_page(k, vma, addr)
-        out.append(-ENOENT if page is None or PageReserved(page) else page.node)
-    return out
+class do_pages_stat(KernelPath):
+    """sys_move_pages without nodes: where is each page?  Under mmap_sem for read; result:
+    a node, -EFAULT or -ENOENT per address."""
+
+    __slots__ = ("mm", "addrs")
+
+    def __init__(self, tid, mm_id, addrs):
+        super().__init__(tid)
+        self.mm, self.addrs = mm_id, tuple(addrs)
+
+    @step(sleeps_on="mmap_sem")
+    def start(self, k):
+        mm = k.mms[self.mm]
+        if not down_read(mm.mmap_sem, self.tid):
+            return BLOCKED
+        out = []
+        for addr in self.addrs:
+            vma = find_vma(mm, addr)
+            if vma is None:
+                out.append(-EFAULT)
+                continue
+            page = follow_page(k, vma, addr)
+            out.append(-ENOENT if page is None or PageReserved(page) else page.node)
+        up_read(mm.mmap_sem, self.tid)
+        self.done(out)
+        return None

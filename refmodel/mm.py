@@ -154,6 +154,17 @@ class File:
         return f"<file {self.name!r} {self.npages} pages>"
 
 
+def find_vma(mm, addr: int):
+    """The first vma with vm_end > addr (it may start above addr), or None.
+
+    Defined in mm/mmap.c; here, beside the structures it walks, so that mm/memory.c's
+    faults and mm/mmap.c's system calls can both use it."""
+    for vma in mm.mmap:
+        if vma.vm_end > addr:
+            return vma
+    return None
+
+
 def vma_pages_of(start: int, end: int) -> int:
     """Number of pages in [start, end)."""
     return (end - start) // PAGE_SIZE
