@@ -8,7 +8,8 @@ fault sleeps where the kernel sleeps (on a page lock, in migration_entry_wait).
 
 import errno
 
-from .mm import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping
+from .mm import (VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping, rss_fix_3_3,
+                 rss_on_migration)
 from .page import (PG_uptodate, Page, PageAnon, PageLocked, PageSwapCache,
                    TestSetPageLocked, get_page, unlock_page)
 from .mempolicy import alloc_page_vma
@@ -435,9 +436,9 @@ def copy_migration_entry(k, src_mm, dst_mm, vma, addr: int, entry: int, rss: lis
             make_migration_entry_read(entry, k.swp_types))
     # 3.3, "mm: fix rss count leakage during migration": count the entry's page in the child.
     i = 1 if k.entry_page_anon(swp_offset(entry)) else 0
-    if i and k.cfg.rss_on_migration == "incdec":
+    if rss_on_migration(k, bool(i)):
         pass                         # V2: the entry is out of anon_rss until its restore
-    elif k.cfg.rss_fix_3_3:
+    elif rss_fix_3_3(k):
         rss[i] += 1
     else:
         dst_mm.rss_drift[i] -= 1
@@ -490,9 +491,9 @@ def zap_pte_range(k, mm, vma, start: int, end: int) -> None:
         # 3.3 "mm: fix rss count leakage during migration": 2.6.18 forgot the entry's page.
         if is_migration_entry(entry, k.swp_types):
             i = 1 if k.entry_page_anon(swp_offset(entry)) else 0
-            if i and k.cfg.rss_on_migration == "incdec":
+            if rss_on_migration(k, bool(i)):
                 pass                 # V2 took it out of anon_rss when it wrote the entry
-            elif k.cfg.rss_fix_3_3:
+            elif rss_fix_3_3(k):
                 if i:
                     mm.anon_rss -= 1
                 else:

@@ -11,9 +11,10 @@ can run in between.  Each place where the series' eras differ reads k.cfg once.
 """
 
 import errno
+from typing import NamedTuple
 
 from .eras import NotInThisKernel
-from .mm import find_vma
+from .mm import find_vma, rss_on_migration
 from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
                    PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageReserved,
                    PageSwapCache, TestSetPageLocked, page_count, page_mapcount, page_mapped,
@@ -21,8 +22,8 @@ from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_
 from .page_alloc import OutOfMemory, alloc_pages_node
 from .pgtable import (PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn,
                       pte_present)
-from .rmap import (SWAP_FAIL, page_add_anon_rmap, page_add_file_rmap, page_address_in_vma,
-                   page_address_space, try_to_unmap_one)
+from .rmap import (SWAP_FAIL, file_pages_keep_entries, page_add_anon_rmap, page_add_file_rmap,
+                   page_address_in_vma, page_address_space, try_to_unmap_one)
 from .sched import (BLOCKED, DONE, KernelPath, StepFacts, down_read, spin_trylock, spin_unlock,
                     step, up_read)
 from .swapfile import nr_swap_pages
@@ -92,7 +93,7 @@ def remove_migration_pte(k, vma, old: Page, new: Page) -> None:
     k.trace_event("remove_migration_pte", mm.id, addr, pte)
     if PageAnon(new):
         page_add_anon_rmap(new, vma, addr)
-        if k.cfg.rss_on_migration == "incdec":      # V2 only; undone before the merge
+        if rss_on_migration(k, True):               # V2 only; undone before the merge
             mm.anon_rss += 1
     else:
         page_add_file_rmap(new)
@@ -116,6 +117,12 @@ def rmap_anchor(k, page: Page):
     return mapping, "i_mmap_lock", mapping.i_mmap
 
 
+def v1_as_posted(k) -> bool:
+    """Does this kernel run V1 4/6 and 6/6 as posted, not as designed (an override of
+    rfc-v1: era decision v1_as_posted)?  Both their gaps read it."""
+    return k.cfg.v1_as_posted
+
+
 def v1_posted_anchor(k, new: Page):
     """V1 4/6's remove_migration_ptes as posted: nothing for a page that is not anonymous,
     else page_lock_anon_vma(new) -- NULL, and BUG_ON, when no present pte maps new."""
@@ -133,9 +140,9 @@ def remove_anchor(k, new: Page):
     path and migrate_pages' step path start their walk here."""
     if not k.cfg.has_remove_migration_ptes:                 # patch 4/6
         _no_remove_migration_ptes(k)
-    if k.cfg.v1_as_posted:
+    if v1_as_posted(k):
         return v1_posted_anchor(k, new)
-    if not PageAnon(new) and (k.cfg.restore_anon_only or k.cfg.file_pages != "entries"):
+    if not PageAnon(new) and (k.cfg.restore_anon_only or not file_pages_keep_entries(k)):
         return None                                 # V1/V2: file ptes were dropped instead
     return rmap_anchor(k, new)
 
@@ -157,7 +164,7 @@ def migrate_page_move_mapping(k, mapping, newpage: Page, page: Page) -> int:
     """
     if mapping is None:
         # patch 6/6 (V1) checked the count before unmapping and not after; V2 5/5 and 2.6.18 here.
-        if k.cfg.count_rule in ("2.6.18", "v2") and page_count(page) != 1:
+        if count_rule(k).after_unmapping and page_count(page) != 1:
             k.stat("migrate_count_mismatch")
             return -EAGAIN
         return 0
@@ -267,7 +274,7 @@ class unmap_and_move(KernelPath):
             return BLOCKED
         # V1 patch 6/6 (and V2 5/5) checked the count before unmapping (mapcount + 1, +1 with
         # a mapping); 2.6.18 checks only after, in migrate_page_move_mapping (V2 both).
-        if k.cfg.count_rule in ("v1", "v2"):
+        if count_rule(k).before_unmapping:
             extra = 1 if page_mapping(k, page) is not None else 0
             if not page.mapping or page_count(page) != page_mapcount(page) + 1 + extra:
                 k.stat("migrate_count_mismatch")
@@ -326,7 +333,7 @@ class unmap_and_move(KernelPath):
         mapping = page_mapping(k, page)
         # V1 6/6 as posted returned for an anonymous page without a mapping before the two
         # lines that copy index and mapping (V2 5/5 added them to that branch).
-        if not (k.cfg.v1_as_posted and mapping is None):
+        if not (v1_as_posted(k) and mapping is None):
             newpage.index, newpage.mapping = page.index, page.mapping
         if mapping is None or mapping.a_ops in ("shmem", "swap"):
             rc = migrate_page(k, mapping, newpage, page)
@@ -538,6 +545,19 @@ class migrate_pages(unmap_and_move):
         self.pages, self.keep, self.i = [], [], 0
         self.done(self.rc if self.rc else self.nr_failed + self.retry)
         return None
+
+
+class CountRule(NamedTuple):
+    """Where migration checks the page's references."""
+    before_unmapping: bool        # V1 6/6: mapcount + 1 (+ 1 with a mapping), page locked
+    after_unmapping: bool         # 2.6.18, in migrate_page_move_mapping: 1 for an anon page
+
+
+def count_rule(k) -> CountRule:
+    """Where this kernel checks the count (era decision count_rule): V1 before unmapping,
+    2.6.18 after, V2 5/5 both."""
+    rule = k.cfg.count_rule
+    return CountRule(rule in ("v1", "v2"), rule in ("2.6.18", "v2"))
 
 
 def migrate_max_passes(k) -> int:

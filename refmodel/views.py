@@ -12,8 +12,7 @@ from .page import LOCKED
 from .pgtable import (PAGE_SHIFT, is_swap_pte, pte_dirty, pte_none, pte_pfn, pte_present,
                       pte_write, pte_young)
 from .render.pte import pte_picture
-from .swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
-                      swp_offset, swp_type)
+from .swapops import pte_kind, pte_to_swp_entry, swp_offset, swp_type
 
 
 class PteView:
@@ -33,10 +32,9 @@ class PteView:
     is_swap = property(lambda s: is_swap_pte(s.raw))
     swp_type = property(lambda s: swp_type(pte_to_swp_entry(s.raw)) if is_swap_pte(s.raw) else None)
     swp_offset = property(lambda s: swp_offset(pte_to_swp_entry(s.raw)) if is_swap_pte(s.raw) else None)
-    is_migration = property(lambda s: is_swap_pte(s.raw) and
-                            is_migration_entry(pte_to_swp_entry(s.raw), s._types))
-    is_write_migration = property(lambda s: is_swap_pte(s.raw) and
-                                  is_write_migration_entry(pte_to_swp_entry(s.raw), s._types))
+    kind = property(lambda s: pte_kind(s.raw, s._types))     # swapops.pte_kind
+    is_migration = property(lambda s: s.kind.startswith("migration"))
+    is_write_migration = property(lambda s: s.kind == "migration_write")
 
     def picture(self):
         """The pte's bit fields, as text and SVG."""
@@ -86,16 +84,16 @@ def peek(k, mm, shared, addr: int):
     pte or a migration entry names, the swap cache or the swap slot, else -- for an empty
     pte -- the file page (shared: its ("s", mapping, index) key, see oracle.keys) or zeroes.
     None if the pte names a page that is gone (the kernel check reports it)."""
-    vpn = addr >> PAGE_SHIFT
-    pte = mm.pgtable.get(vpn, 0)
-    if pte_present(pte):
+    pte = mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+    kind = pte_kind(pte, k.swp_types)
+    if kind == "present":
         page = k.pages.get(pte_pfn(pte))
         return page.data if page is not None else None
-    if is_swap_pte(pte):
+    if kind.startswith("migration"):
+        page = k.pages.get(swp_offset(pte_to_swp_entry(pte)))
+        return page.data if page is not None else None
+    if kind == "swap":
         e = pte_to_swp_entry(pte)
-        if is_migration_entry(e, k.swp_types):
-            page = k.pages.get(swp_offset(e))
-            return page.data if page is not None else None
         pfn = k.swapper_space.page_tree.get(e)
         if pfn is not None:
             return k.pages[pfn].data

@@ -10,25 +10,20 @@ from html import escape
 
 from ..page import PageLocked, page_count, page_mapcount
 from ..page_alloc import ZERO_PFN
-from ..pgtable import PAGE_SHIFT, is_swap_pte, pte_pfn, pte_present, pte_write
+from ..pgtable import PAGE_SHIFT, pte_pfn, pte_write
 from ..sched import DONE, facts, innermost
-from ..swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
-                       swp_offset)
+from ..swapops import pte_kind, pte_to_swp_entry, swp_offset
 
 
 def pte_cell(k, pte: int) -> str:
     """A pte in a few characters: 'ro 5', 'rw 9', 'MIG-W 5', 'MIG-R 5', 'swap', '-'."""
-    if pte_present(pte):
+    kind = pte_kind(pte, k.swp_types)
+    if kind == "present":
         return f"{'rw' if pte_write(pte) else 'ro'} {pte_pfn(pte)}"
-    if is_swap_pte(pte):
-        e = pte_to_swp_entry(pte)
-        if is_migration_entry(e, k.swp_types):
-            w = "W" if is_write_migration_entry(e, k.swp_types) else "R"
-            if k.swp_types.migration_write is None:
-                w = ""
-            return f"MIG{'-' + w if w else ''} {swp_offset(e)}"
-        return "swap"
-    return "-"
+    if kind.startswith("migration"):
+        w = {"migration": "", "migration_write": "-W", "migration_read": "-R"}[kind]
+        return f"MIG{w} {swp_offset(pte_to_swp_entry(pte))}"
+    return "swap" if kind == "swap" else "-"
 
 
 def frame(w, k, paths, actor, label, problems) -> dict:
