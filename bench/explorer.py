@@ -68,13 +68,14 @@ def faulters_config(n: int) -> dict:
     """canonical with n faulting threads: writers in P, readers in C, alternately."""
     from refmodel.explore import configs
     base = json.loads(json.dumps(configs()["canonical"]))
-    threads = [base["threads"][0]]
+    steps = [st for st in base["steps"] if st[0] != "start"]
+    steps += [st for st in base["steps"] if st[0] == "start"][:1]       # the migrator
     for i in range(n):
         if i % 2 == 0:
-            threads.append({"name": f"w{i}", "kind": "write", "proc": "P", "addr": "a", "data": "p"})
+            steps.append(["start", f"w{i}", ["write", "P", "a", "p"]])
         else:
-            threads.append({"name": f"r{i}", "kind": "read", "proc": "C", "addr": "a", "length": 2})
-    base["threads"] = threads
+            steps.append(["start", f"r{i}", ["read", "C", "a", 2]])
+    base["steps"] = steps
     base["name"] = f"faulters-{n}"
     return base
 

@@ -16,7 +16,9 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .check import InvariantError
 from .overrides import override
+from .render.state import machine_text
 from .scenario import Scene, run_step
 
 DATA = Path(__file__).with_name("data") / "exercises.json"
@@ -95,8 +97,6 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000) 
 
     A step that raises ends the case: the exception is its result (the machine may be
     half-changed, so nothing after it would mean anything)."""
-    from .check import InvariantError
-    from .render.state import machine_text
     scene = Scene.new(era=case.get("era", "2.6.18"), nodes=case.get("nodes", 2),
                       pages_per_node=case.get("pages_per_node", 32),
                       swap_pages=case.get("swap_pages", 0))

@@ -232,7 +232,7 @@ def kernel_class(p, pc: str | None = None) -> str:
     with pc, the kernel class that defines that step (migrate_pages' per-page steps are
     unmap_and_move's)."""
     for c in type(p).__mro__:
-        if c.__module__ == "refmodel.explore_mutants":
+        if c.__module__ == "refmodel.explore.mutants":
             continue
         if pc is None or pc in c.__dict__:
             return c.__name__

@@ -18,9 +18,9 @@ from .memory import user_access
 from .mempolicy import (MPOL_DEFAULT, MPOL_MAX, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT,
                         do_mbind, do_migrate_pages, migration_through_swapcache,
                         mpol_check_policy)
-from .migrate import (MAX_NUMNODES, do_move_pages, do_pages_stat, isolate_lru_page,
-                      migrate_pages)
+from .migrate import isolate_lru_page, migrate_pages
 from .mm import mm_struct
+from .move_pages import MAX_NUMNODES, do_move_pages, do_pages_stat
 from .mmap import do_mmap_pgoff, do_munmap, exit_mmap, mm_write_op, sys_mlock
 from .mprotect import mprotect_op
 from .page import Page, get_page

@@ -12,12 +12,13 @@ than once are left where they are.
 
 import errno
 
-from .migrate import isolate_lru_page, migrate_pages, migrate_prep, move_to_lru, run_sub
+from .migrate import isolate_lru_page, migrate_pages, migrate_prep, move_to_lru
 from .mm import VM_LOCKED, find_vma
 from .page import PageReserved, page_mapcount
 from .page_alloc import OutOfMemory, alloc_pages_node
 from .pgtable import PAGE_SHIFT, pte_present, pte_pfn
-from .sched import BLOCKED, DONE, KernelPath, down_read, down_write, step, up_read, up_write
+from .sched import (BLOCKED, DONE, KernelPath, down_read, down_write, run_sub, step, up_read,
+                    up_write)
 from .variants import migrate_2_6_17
 
 

@@ -14,27 +14,22 @@ import errno
 from typing import NamedTuple
 
 from .eras import NotInThisKernel
-from .mm import find_vma, rss_on_migration
+from .mm import rss_on_migration
 from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
-                   PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageReserved,
-                   PageSwapCache, TestSetPageLocked, page_count, page_mapcount, page_mapped,
+                   PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache, TestSetPageLocked, page_count, page_mapcount, page_mapped,
                    unlock_page)
 from .page_alloc import OutOfMemory, alloc_pages_node
-from .pgtable import (PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn,
-                      pte_present)
+from .pgtable import PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite
 from .rmap import (SWAP_FAIL, file_pages_keep_entries, page_add_anon_rmap, page_add_file_rmap,
                    page_address_in_vma, page_address_space, try_to_unmap_one)
-from .sched import (BLOCKED, DONE, KernelPath, StepFacts, down_read, spin_trylock, spin_unlock,
-                    step, up_read)
+from .sched import BLOCKED, KernelPath, StepFacts, spin_trylock, spin_unlock, step
 from .swapfile import nr_swap_pages
 from .swap import isolate_lru_page as _take_off_lru
 from .swap import lru_cache_add, lru_cache_add_active, page_cache_release, set_page_dirty
 from .swapops import (BUG, is_migration_entry, is_write_migration_entry,
                       migration_entry_to_page, pte_to_swp_entry)
 
-EAGAIN, ENOMEM, ENOENT, EFAULT, EACCES, EPERM, EBUSY = (
-    errno.EAGAIN, errno.ENOMEM, errno.ENOENT, errno.EFAULT, errno.EACCES, errno.EPERM, errno.EBUSY)
-MAX_NUMNODES = 64                 # x86-64, CONFIG_NODES_SHIFT = 6
+EAGAIN, ENOMEM, EPERM, EBUSY = errno.EAGAIN, errno.ENOMEM, errno.EPERM, errno.EBUSY
 
 
 # -- Isolation and putback ------------------------------------------------------------
@@ -566,127 +561,3 @@ def migrate_max_passes(k) -> int:
     `for (pass = 0; pass < 10 && retry; pass++)` came with "page migration: simplify
     migrate_pages" in -mm."""
     return k.cfg.max_passes
-
-
-def run_sub(k, path, sub_attr: str = "sub"):
-    """Step a sub-path held by path; returns BLOCKED, or None (its pc tells if it finished)."""
-    sub = getattr(path, sub_attr)
-    return getattr(sub, sub.pc)(k)
-
-
-# -- move_pages(2) ------------------------------------------------------------------------
-
-
-
-def follow_page(k, vma, addr: int):
-    """The page a present pte at addr maps, or None (no page, swap or migration entry)."""
-    pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
-    return k.pages[pte_pfn(pte)] if pte_present(pte) else None
-
-
-class do_move_pages(KernelPath):
-    """sys_move_pages with nodes: isolate each page that should move, then migrate_pages.
-
-    pm is a tuple of [addr, node, status] entries; result is migrate_pages' count of pages
-    not migrated, or -ENOENT if nothing could be isolated (then no status is reported).
-    """
-
-    __slots__ = ("mm", "pm", "migrate_all", "sub")
-
-    def __init__(self, tid, mm_id, pm, migrate_all):
-        super().__init__(tid)
-        self.mm, self.pm, self.migrate_all, self.sub = mm_id, tuple(pm), migrate_all, None
-
-    @step(sleeps_on="mmap_sem")
-    def start(self, k):
-        mm = k.mms[self.mm]
-        if not down_read(mm.mmap_sem, self.tid):
-            return BLOCKED
-        migrate_prep(k)                                # its result is ignored, as in 2.6.18
-        pm, pagelist = [], []
-        first = {}                        # pfn -> index of the first entry naming that page
-        for addr, node, _ in self.pm:
-            page_pfn = 0                               # ZERO_PAGE(0): matches nothing moved
-            vma = find_vma(mm, addr)                   # note: vm_start is not checked
-            if vma is None:
-                err = -EFAULT
-            else:
-                page = follow_page(k, vma, addr)
-                if page is None:
-                    err = -ENOENT
-                elif PageReserved(page):
-                    err = -ENOENT                      # the ZERO_PAGE
-                else:
-                    page_pfn = page.pfn                # pp->page: set before any other check
-                    first.setdefault(page.pfn, len(pm))
-                    err = page.node
-                    if err != node:
-                        err = -EACCES
-                        if page_mapcount(page) <= 1 or self.migrate_all:
-                            err = isolate_lru_page(page)
-                            if err == 0:
-                                pagelist.append(page.pfn)
-            pm.append((addr, node, err, page_pfn))
-        self.pm = tuple(pm)
-        if pagelist:
-            # new_page_node: the target and the status slot of a page are those of the
-            # FIRST entry that names it, even if a later entry is the one that isolated it.
-            targets = {pfn: pm[first[pfn]][1] for pfn in pagelist}
-            self.sub = migrate_pages(self.tid, pagelist, targets)
-            self.pc = "migrate"
-        else:
-            self.result = -ENOENT
-            self.pc = "finish"
-        return None
-
-    @step(runs="sub")
-    def migrate(self, k):
-        if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
-            return BLOCKED
-        if self.sub.pc == DONE:
-            status = self.sub.status
-            seen = set()
-            pm = []
-            for addr, node, err, pfn in self.pm:
-                if pfn in status and pfn not in seen:
-                    err = status[pfn]                  # *result: the first entry for the page
-                    seen.add(pfn)
-                pm.append((addr, node, err, pfn))
-            self.pm = tuple(pm)
-            self.result = self.sub.result
-            self.pc = "finish"
-        return None
-
-    @step(dead=("sub", "pm", "result"))
-    def finish(self, k):
-        up_read(k.mms[self.mm].mmap_sem, self.tid)
-        self.pc = DONE
-        return None
-
-
-class do_pages_stat(KernelPath):
-    """sys_move_pages without nodes: where is each page?  Under mmap_sem for read; result:
-    a node, -EFAULT or -ENOENT per address."""
-
-    __slots__ = ("mm", "addrs")
-
-    def __init__(self, tid, mm_id, addrs):
-        super().__init__(tid)
-        self.mm, self.addrs = mm_id, tuple(addrs)
-
-    @step(sleeps_on="mmap_sem")
-    def start(self, k):
-        mm = k.mms[self.mm]
-        if not down_read(mm.mmap_sem, self.tid):
-            return BLOCKED
-        out = []
-        for addr in self.addrs:
-            vma = find_vma(mm, addr)
-            if vma is None:
-                out.append(-EFAULT)
-                continue
-            page = follow_page(k, vma, addr)
-            out.append(-ENOENT if page is None or PageReserved(page) else page.node)
-        up_read(mm.mmap_sem, self.tid)
-        self.done(out)
-        return None

@@ -208,6 +208,12 @@ def run(k, path: KernelPath, limit: int = 100_000_000) -> KernelPath:
     raise RuntimeError(f"{path!r} did not finish in {limit} steps (livelock?)")
 
 
+def run_sub(k, path, sub_attr: str = "sub"):
+    """Step a sub-path held by path; returns BLOCKED, or None (its pc tells if it finished)."""
+    sub = getattr(path, sub_attr)
+    return getattr(sub, sub.pc)(k)
+
+
 # -- Locks held across steps ---------------------------------------------------------
 
 def down_read(sem, tid: int) -> bool:

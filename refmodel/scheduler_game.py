@@ -1,7 +1,7 @@
 """Be the scheduler: choose which thread runs next, by hand, on the real model.
 
 Like The Deadlock Empire, but the threads are the 2006 kernel paths: a fault, a migration,
-a fork.  A level (explore_configs.json, "levels") names a configuration, perhaps a mutant or
+a fork.  A level (data/explore_configs.json, "levels") names a configuration, perhaps a mutant or
 a historical bug, and a goal -- usually "make an invariant break", sometimes "make a fault
 wait on a migration entry" -- and the learner wins by finding a schedule that reaches it.
 
@@ -15,8 +15,11 @@ wait on a migration entry" -- and the learner wins by finding a schedule that re
 The same engine answers: g.solution() is the explorer's shortest schedule to the goal.
 """
 
+from collections import deque
+
 from . import invariants as inv
-from .explore import World, bugs, load_data, mutants
+from .explore.search import Explorer
+from .explore.world import World, bugs, load_data, mutants
 from .render.trace import frame, trace_html, trace_text
 from .sched import BLOCKED, DONE, innermost
 
@@ -185,8 +188,6 @@ class SchedulerGame:
 
     def solution(self) -> list:
         """A shortest schedule to the goal, found by the explorer (for the instructor)."""
-        from .explore import Explorer
-        from collections import deque
         w = World(self.w.source, era=self.era, mutant=self.mutant, bug=self.bug, symmetry=False)
         if self.goal == "violation":
             ex = Explorer(w)

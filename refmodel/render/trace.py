@@ -11,6 +11,7 @@ from html import escape
 from ..page import PageLocked, page_count, page_mapcount
 from ..page_alloc import ZERO_PFN
 from ..pgtable import PAGE_SHIFT, pte_pfn, pte_write
+from ..scenario import describe as describe_step
 from ..sched import DONE, facts, innermost
 from ..swapops import pte_kind, pte_to_swp_entry, swp_offset
 
@@ -86,8 +87,7 @@ def frame(w, k, paths, actor, label, problems) -> dict:
 
 
 def _sleeps(w, k, paths, p) -> bool:
-    from ..explore import _can_run
-    return not _can_run(w, k, paths, paths.index(p))
+    return not w.can_run(k, paths, paths.index(p))
 
 
 COLUMNS = ("actor", "function", "ptes", "locks", "counts", "waiters")
@@ -120,33 +120,13 @@ def describe(rep) -> list:
     lines = [f"config {w.name} ({w.config.get('title', '')}), era {w.era_name}"
              + (f", mutant {w.mutant}" if w.mutant else "") + (f", bug {w.bug}" if w.bug else "")]
     if w.bug:
-        from ..explore import bugs
-        b = bugs()[w.bug]
+        b = w.bug_info
         lines.append(f"historical bug: {b['title']}")
         lines.append(f"fixed by: {b['fix']}  {b['link']}")
     if w.mutant:
-        from ..explore import mutants
-        lines.append(f"mutant: {mutants()[w.mutant]['title']}")
-    lines.append("threads: " + "; ".join(f"{t['name']} = {_spec(t)}" for t in w.specs))
+        lines.append(f"mutant: {w.mutant_info['title']}")
+    lines.append("threads: " + "; ".join(f"{name} = {describe_step(st)}" for name, st in w.threads))
     return lines
-
-
-def _spec(t) -> str:
-    kind = t["kind"]
-    if kind in ("write", "read"):
-        what = f"{t.get('data', '')!r}" if kind == "write" else f"{t.get('length', 1)} bytes"
-        return f"{t['proc']} {kind}s {what} at {t['addr']}"
-    if kind == "move_pages":
-        return f"{t['proc']} move_pages({t['addr']} -> node {t['node']}, {t.get('flags', 'MOVE')})"
-    if kind == "kernel_migrate":
-        return f"migrate_pages of {t['proc']}'s {t['addr']} -> node {t['node']} without mmap_sem"
-    if kind == "fork":
-        return f"{t['proc']} forks {t['child']}"
-    if kind == "munmap":
-        return f"{t['proc']} munmaps {t['addr']}"
-    if kind == "mprotect":
-        return f"{t['proc']} mprotects {t['addr']} to {t.get('prot', 'r')}"
-    return f"{t['proc']} {kind}s"
 
 
 def trace_text(rep) -> str:

@@ -195,12 +195,12 @@ def test_deadlock_is_reported():
 def test_a_second_isolation_of_the_same_page_fails():
     cfg = {
         "name": "twice",
-        "setup": [["spawn", "A", {"node": 0, "cap_sys_nice": True}], ["mmap", "A", "a", {}],
-                  ["write", "A", "a", "x"]],
-        "threads": [{"name": "m1", "kind": "kernel_migrate", "proc": "A", "addr": "a", "node": 1},
-                    {"name": "m2", "kind": "kernel_migrate", "proc": "A", "addr": "a", "node": 1}],
+        "steps": [["spawn", "A", {"node": 0, "cap_sys_nice": True}], ["mmap", "A", "a", {}],
+                  ["write", "A", "a", "x"],
+                  ["start", "m1", ["kernel_migrate", "A", ["a"], 1]],
+                  ["start", "m2", ["kernel_migrate", "A", ["a"], 1]]],
     }
-    with pytest.raises(ValueError, match="not on the LRU"):
+    with pytest.raises(ValueError, match="not on an LRU list"):
         explore(cfg)                        # isolate_lru_page: the page is off the LRU already
 
 

@@ -1,22 +1,22 @@
 """Mutants for the interleaving explorer: the 2.6.18 design with one step removed.
 
-Each mutant is a subclass of a kernel path that overrides one step method (or the era
-table overrides one decision point: see explore_configs.json).  The kernel code itself is
-untouched; the explorer runs a mutant class wherever the kernel would run the real one.
+Instruments; data/explore_configs.json names them.  Each mutant is a subclass of a kernel
+path that overrides one step method (or the era table overrides one decision point: see
+data/explore_configs.json).  The kernel code itself is untouched; the explorer runs a mutant class wherever the kernel would run the real one.
 Subclasses add no slots, so the explorer can also swap the class of a path the kernel
 created itself (do_move_pages creates its migrate_pages).
 """
 
-from .fork import dup_mmap
-from .memory import user_access
-from .migrate import migrate_pages, move_to_lru, rmap_anchor
-from .mm import is_cow_mapping
-from .page import PageAnon, PageLocked, unlock_page
-from .pgtable import PAGE_SHIFT, is_swap_pte
-from .rmap import page_address_in_vma
-from .sched import BLOCKED, spin_unlock, step
-from .swap import page_cache_release
-from .swapops import (BUG, is_migration_entry, migration_entry_to_page, pte_to_swp_entry,
+from ..fork import dup_mmap
+from ..memory import user_access
+from ..migrate import migrate_pages, move_to_lru, rmap_anchor
+from ..mm import is_cow_mapping
+from ..page import PageAnon, PageLocked, unlock_page
+from ..pgtable import PAGE_SHIFT, is_swap_pte
+from ..rmap import page_address_in_vma
+from ..sched import BLOCKED, spin_unlock, step
+from ..swap import page_cache_release
+from ..swapops import (BUG, is_migration_entry, migration_entry_to_page, pte_to_swp_entry,
                       swp_entry, swp_entry_to_pte, swp_offset)
 
 
