@@ -137,3 +137,37 @@ def test_the_documentation_lists_every_verb():
     doc = (ROOT / "docs" / "scenarios.md").read_text()
     missing = [v for v in VERBS if f'`["{v}"' not in doc]
     assert not missing, f"docs/scenarios.md does not describe {missing}"
+
+
+def test_the_three_scenario_sources_run_through_this_interpreter(monkeypatch):
+    """An exercise case, an explorer configuration and a conformance scenario each run their
+    steps through scenario.do_step / run_step (and start_path for kernel paths)."""
+    import sys
+    from refmodel import exercises, scenario
+    from refmodel.explore import World
+    calls = {"exercise": 0, "explorer": 0, "conformance": 0}
+    who = ["exercise"]
+    real_do, real_start = scenario.do_step, scenario.start_path
+
+    def counting_do(scene, step):
+        calls[who[0]] += 1
+        return real_do(scene, step)
+
+    def counting_start(scene, name, step):
+        calls[who[0]] += 1
+        return real_start(scene, name, step)
+    monkeypatch.setattr(scenario, "do_step", counting_do)
+    monkeypatch.setattr(scenario, "start_path", counting_start)
+    real_run = scenario.run_step
+    monkeypatch.setattr(exercises, "run_step",
+                        lambda scene, step: (calls.__setitem__("exercise", calls["exercise"] + 1),
+                                             real_run(scene, step))[1])
+    case = exercises.exercises()["ex2"]["cases"][0]
+    exercises.run_case(case)
+    who[0] = "explorer"
+    World("writer")
+    who[0] = "conformance"
+    sys.path.insert(0, str(ROOT))
+    from conformance import model_side, scenarios
+    model_side.run_all(scenarios.load(), only={"anon_exclusive_move"})
+    assert all(n > 0 for n in calls.values()), calls
