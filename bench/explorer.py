@@ -234,7 +234,7 @@ def rows(quick: bool = False) -> list:
     # 4c. where canonical's states come from: migrate_pages' passes (the states MISS)
     by_pass = states_by_pass("canonical")
     cfg = json.loads(json.dumps(configs()["canonical"]))
-    cfg["threads"] = [t for t in cfg["threads"] if t["name"] != "rC"]
+    cfg["steps"] = [st for st in cfg["steps"] if st[:2] != ["start", "rC"]]
     one_writer = explore(cfg)
     out.append(("explorer: canonical, states by migrate_pages pass", sum(by_pass.values()), 0.0, 0.0,
                 "; ".join(f"{k}: {v:,}" for k, v in by_pass.items()) +

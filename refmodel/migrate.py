@@ -7,7 +7,9 @@ slot and the contents to a new page (move_to_new_page), turn the entries back in
 the new page (remove_migration_ptes) -- or, on failure, to the old one -- and unlock.
 The whole of migrate_pages is one suspendable path: it stops where the kernel takes or
 drops the page lock, the anon_vma lock or i_mmap_lock, so that faults, fork and munmap
-can run in between.  Each place where the series' eras differ reads k.cfg once.
+can run in between.  Each decision where the series' eras differ is read by one function
+(migrate_prep, count_rule, v1_as_posted, migrate_max_passes...).  sys_move_pages, the
+CONFIG_NUMA half of the file, is move_pages.py.
 """
 
 import errno
@@ -16,8 +18,8 @@ from typing import NamedTuple
 from .eras import NotInThisKernel
 from .mm import rss_on_migration
 from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
-                   PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache, TestSetPageLocked, page_count, page_mapcount, page_mapped,
-                   unlock_page)
+                   PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache,
+                   TestSetPageLocked, page_count, page_mapcount, page_mapped, unlock_page)
 from .page_alloc import OutOfMemory, alloc_pages_node
 from .pgtable import PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite
 from .rmap import (SWAP_FAIL, file_pages_keep_entries, page_add_anon_rmap, page_add_file_rmap,
@@ -232,7 +234,8 @@ class unmap_and_move(KernelPath):
     Locals (pfns): page, the page being migrated; newpage, its new page; rc, the result so
     far; walk_i, the next vma of the rmap walk in progress; restore_to, the page that walk's
     remove_migration_ptes(page, restore_to) makes ptes to (newpage, or page on failure).
-    The pass loop around it is migrate_pages (below), which supplies the list: force,
+    Never run alone: the pass loop around it is migrate_pages (below), which supplies the
+    list and what its steps' facts name besides these (remaining, moved), and force,
     nomem(), keep_listed(), set_status() and page_done().
     """
 
