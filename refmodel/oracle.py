@@ -53,12 +53,13 @@ def expected(k, shadow: dict, mm_id: int, vpn: int) -> bytes:
 
 def write(k, shadow: dict, mm_id: int, addr: int, data: bytes) -> None:
     """A store of data at addr (within one page) by process mm_id."""
-    vpn = addr >> PAGE_SHIFT
-    own, _ = keys(k, mm_id, vpn)
+    own, shared = keys(k, mm_id, addr >> PAGE_SHIFT)
     if own is None:
         return
     off = addr & (PAGE_SIZE - 1)
-    old = expected(k, shadow, mm_id, vpn)
+    old = shadow.get(own)                         # as expected(): own record, file, zeroes
+    if old is None:
+        old = shadow.get(shared, ZERO_BYTES) if shared is not None else ZERO_BYTES
     shadow[own] = old[:off] + data + old[off + len(data):]
 
 

@@ -198,9 +198,9 @@ def run(k, path: KernelPath, limit: int = 100_000_000) -> KernelPath:
         pc = path.pc
         if pc == DONE:
             return path
-        runs = facts(path).runs
-        if runs:
-            sub = getattr(path, runs)
+        f = _FACTS.get((type(path), pc)) or step_facts(type(path), pc)
+        if f.runs:
+            sub = getattr(path, f.runs)
             if sub is not None and sub.pc != DONE:
                 run(k, sub, limit)      # nothing else runs here: drive the inner path directly
         if getattr(path, pc)(k) is BLOCKED:

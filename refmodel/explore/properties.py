@@ -36,7 +36,7 @@ def state_problems(ex, state) -> list:
     facts = []
     k = None
     finished = True
-    fcache = ex.fcache
+    fcache, ccache, Tdone = ex.fcache, ex.ccache, w.Tdone
     for i, t in enumerate(state[2:]):
         f = fcache.get((t, i))                      # facts that need no kernel
         if f is None:
@@ -46,15 +46,15 @@ def state_problems(ex, state) -> list:
                     k = w.R.restore(w.K[kid])
                 p = restore_path(w.T[t], w.tids[i])
                 f = inv.thread_facts(k, p, w.names[i], w.where)
-                f = ex.ccache.setdefault(("facts", f), f)   # equal facts: one object
+                f = ccache.setdefault(("facts", f), f)   # equal facts: one object
                 fcache[(kid, t, i) if inv.needs_kernel(p) else (t, i)] = f
         facts.append(f)
-        finished = finished and w.Tdone[t]
+        finished = finished and Tdone[t]
     key = (kid, gid, finished) + tuple(map(id, facts))   # facts live on in fcache
-    out = ex.ccache.get(key)
+    out = ccache.get(key)
     if out is None:
         live = lambda: w.R.restore(w.K[kid])         # noqa: E731  (only on a miss)
-        out = ex.ccache[key] = inv.combine(live, facts, dict(w.G[gid][0]), w.pins,
+        out = ccache[key] = inv.combine(live, facts, dict(w.G[gid][0]), w.pins,
                                            w.where, finished, memo=w.kernel_cache,
                                            kern=kid, shadow_t=gid)
     return out

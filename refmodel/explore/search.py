@@ -16,6 +16,7 @@ import random
 import sys
 import time
 from collections import deque
+from itertools import repeat
 
 from ..sched import BLOCKED
 from ..snapshot import Restorer, restore_path
@@ -24,9 +25,19 @@ from .result import Result
 from .world import World
 
 
+_NO_TAGS = repeat(None)
+
+
 class BFS:
-    """Every transition of every state; a node is a state."""
-    name, exhaustive = "bfs", True
+    """Every transition of every state; a node is a state.
+
+    A mode says what a node is (by_state: the state itself; else state() and child()),
+    which transitions to take from a node (choose), whether a step back to a state already
+    seen closes a cycle of one thread (spins_back), and what to do when a transition meets
+    a node again (revisit), makes a new one (new) or when a node is done (after); the hooks
+    a mode does not need are None, so the loop skips them."""
+    name, exhaustive, by_state = "bfs", True, True
+    revisit = new = after = None
 
     def __init__(self, ex):
         self.ex = ex
@@ -34,31 +45,15 @@ class BFS:
     def root(self, init):
         return init
 
-    def state(self, node):
-        return node
-
     def expands(self, node) -> bool:
         return True
 
     def choose(self, node, s, outs):
-        for i, out in outs.items():
-            yield i, out, None
+        return zip(outs.keys(), outs.values(), _NO_TAGS)
 
-    def spins(self, parent, node, s, i, nstate, states) -> bool:
-        """A step back to the state it left, or closing a cycle of this thread's steps."""
-        return nstate == s or (nstate in states and props.spins(parent, s, i, nstate))
-
-    def child(self, node, i, out, tag):
-        return out[0]
-
-    def revisit(self, node, nnode, tag, frontier):
-        pass
-
-    def new(self, nnode, tag):
-        pass
-
-    def after(self, node, s, outs, took, frontier, parent):
-        pass
+    # spins_back(parent, node, i, nstate): did thread i alone lead from nstate to this
+    # state (its step closes a cycle)?  Asked only when nstate was seen before.
+    spins_back = staticmethod(props.spins)
 
 
 class POR(BFS):
@@ -66,18 +61,18 @@ class POR(BFS):
     try i again if i and j commute there -- both orders reach the same state and neither
     step breaks anything.  Every state is still visited (a state met again with a smaller
     sleep set is expanded again for the steps now awake)."""
-    name = "bfs"
 
     def __init__(self, ex):
         super().__init__(ex)
         self.sleep, self.expanded = {}, {}       # state -> sleeping / already tried positions
+        self.revisit, self.new, self.after = self._revisit, self._new, self._after
 
     def root(self, init):
         self.sleep[init] = frozenset()
         return init
 
-    def choose(self, node, s, outs):
-        z, done_before, tried = self.sleep[s], self.expanded.get(s, frozenset()), []
+    def choose(self, node, s, outs) -> list:
+        z, done_before, tried, out_ = self.sleep[s], self.expanded.get(s, frozenset()), [], []
         for i, out in outs.items():
             if i in z or i in done_before:
                 tried.append(i)
@@ -85,25 +80,27 @@ class POR(BFS):
             nz = frozenset() if out[1] is not None else frozenset(
                 j for j in (set(z) | set(tried)) if j in outs and self.ex.commute(s, i, j, outs))
             tried.append(i)
-            yield i, out, nz
+            out_.append((i, out, nz))
+        return out_
 
-    def revisit(self, node, nnode, nz, frontier):
+    def _revisit(self, node, nnode, nz, frontier):
         old = self.sleep[nnode]
         if not old <= nz:
             self.sleep[nnode] = old & nz          # wake the steps it slept before
             frontier.append(nnode)
 
-    def new(self, nnode, nz):
+    def _new(self, nnode, nz):
         self.sleep[nnode] = nz
 
-    def after(self, node, s, outs, took, frontier, parent):
+    def _after(self, node, s, outs, took, frontier, parent):
         self.expanded[s] = frozenset(i for i in outs if i not in self.sleep[s])
 
 
 class Bounded(BFS):
     """Schedules with at most `bound` preemptions (switching away from a thread that could
     have gone on); a node is (state, last actor's position, preemptions so far)."""
-    name, exhaustive = "bounded", False
+    name, exhaustive, by_state = "bounded", False, False
+    spins_back = None
 
     def __init__(self, ex, bound: int):
         super().__init__(ex)
@@ -115,15 +112,14 @@ class Bounded(BFS):
     def state(self, node):
         return node[0]
 
-    def choose(self, node, s, outs):
+    def choose(self, node, s, outs) -> list:
         _, last, used = node
+        out_ = []
         for i, out in outs.items():
             cost = used + (1 if last >= 0 and i != last and last in outs else 0)
             if cost <= self.bound:
-                yield i, out, cost
-
-    def spins(self, parent, node, s, i, nstate, states) -> bool:
-        return nstate == s
+                out_.append((i, out, cost))
+        return out_
 
     def child(self, node, i, out, cost):
         nstate, perm, _ = out
@@ -133,11 +129,12 @@ class Bounded(BFS):
 class Random(BFS):
     """Seeded random walks of at most `depth` steps from the start; a node is (walk, step,
     state).  Each step runs a thread chosen at random among those that can run."""
-    name, exhaustive = "random", False
+    name, exhaustive, by_state = "random", False, False
 
     def __init__(self, ex, seed: int, walks: int, depth: int):
         super().__init__(ex)
         self.rng, self.walks, self.depth = random.Random(seed), walks, depth
+        self.after = self._after
 
     def root(self, init):
         self.init = init
@@ -149,23 +146,21 @@ class Random(BFS):
     def expands(self, node) -> bool:
         return node[1] < self.depth
 
-    def choose(self, node, s, outs):
+    def choose(self, node, s, outs) -> list:
         choices = [i for i in range(len(self.ex.w.tids)) if not self.ex.w.done(s, i)]
         self.rng.shuffle(choices)
         i = next(i for i in choices if i in outs)
-        yield i, outs[i], None
+        return [(i, outs[i], None)]
 
-    def spins(self, parent, node, s, i, nstate, states) -> bool:
-        """A step back to the state it left, or this thread undoing its own last step."""
-        if nstate == s:
-            return True
+    def spins_back(self, parent, node, i, nstate) -> bool:
+        """This thread undoing its own last step (the walk's previous transition)."""
         link = parent.get(node)
         return link is not None and self.state(link[0]) == nstate and link[1] == i
 
     def child(self, node, i, out, tag):
         return (node[0], node[1] + 1, out[0])
 
-    def after(self, node, s, outs, took, frontier, parent):
+    def _after(self, node, s, outs, took, frontier, parent):
         if not took and node[0] + 1 < self.walks:          # this walk is over: the next
             root = (node[0] + 1, 0, self.init)
             parent[root] = None
@@ -250,7 +245,7 @@ class Explorer:
         t0 = time.perf_counter()
         init = mode.root(w.init)
         parent = {init: None}                # node -> (parent node, thread position)
-        states = {w.init}
+        states = parent if mode.by_state else {w.init}      # the states seen
         found = None
         problems = self.check_state(w.init)
         if problems:
@@ -259,11 +254,13 @@ class Explorer:
         frontier = deque([init])
         transitions, next_report = 0, 50_000
         successor, check_state = self.successor, self.check_state
+        by_state, expands, choose = mode.by_state, mode.expands, mode.choose
+        spins_back, revisit, new, after = mode.spins_back, mode.revisit, mode.new, mode.after
         while frontier and found is None:
             node = frontier.popleft()
-            s = mode.state(node)
+            s = node if by_state else mode.state(node)
             outs, unfinished, took = {}, False, False
-            if mode.expands(node):
+            if by_state or expands(node):
                 for i in range(n):
                     if not Tdone[s[2 + i]]:
                         unfinished = True
@@ -273,24 +270,36 @@ class Explorer:
             if not outs and unfinished:
                 found = (node, None, [props.deadlock(w, s)], "deadlock")
                 break
-            for i, out, tag in mode.choose(node, s, outs) if outs else ():
+            for i, out, tag in choose(node, s, outs) if outs else ():
                 transitions += 1
                 nstate, perm, tprob = out
                 if tprob:
                     found = (node, i, tprob, props.kind_of(tprob))
                     break
-                if mode.spins(parent, node, s, i, nstate, states):
+                seen = nstate in states
+                if nstate == s or seen and spins_back is not None and \
+                        spins_back(parent, node, i, nstate):
                     found = (node, i, [props.spin_message(w, s, i)], "liveness")
                     break
-                nnode = mode.child(node, i, out, tag)
-                if nnode in parent:
-                    mode.revisit(node, nnode, tag, frontier)
-                    continue
+                if by_state:
+                    nnode = nstate
+                    if seen:
+                        if revisit is not None:
+                            revisit(node, nnode, tag, frontier)
+                        continue
+                else:
+                    nnode = mode.child(node, i, out, tag)
+                    if nnode in parent:
+                        if revisit is not None:
+                            revisit(node, nnode, tag, frontier)
+                        continue
                 parent[nnode] = (node, i)
-                mode.new(nnode, tag)
+                if new is not None:
+                    new(nnode, tag)
                 took = True
-                if nstate not in states:
-                    states.add(nstate)
+                if not seen:
+                    if not by_state:
+                        states.add(nstate)
                     problems = check_state(nstate)
                     if problems:
                         found = (nnode, None, problems, "safety")
@@ -305,7 +314,8 @@ class Explorer:
                     if len(states) >= self.max_states:
                         raise RuntimeError(f"more than {self.max_states:,} states: use "
                                            f"mode='random' or 'bounded' for a configuration this big")
-            mode.after(node, s, outs, took, frontier, parent)
+            if after is not None:
+                after(node, s, outs, took, frontier, parent)
         res.seconds = time.perf_counter() - t0
         res.states, res.transitions = len(states), transitions
         if found is not None:

@@ -306,13 +306,14 @@ class World:
                     f"(it used an object that no longer exists)"], None
         if r is BLOCKED:
             return BLOCKED
-        for sub in chain(p):                 # a sub-path the step created runs as the mutant
-            if type(sub) in self.subst:
-                sub.__class__ = self.subst[type(sub)]
+        if self.subst:
+            for sub in chain(p):             # a sub-path the step created runs as the mutant
+                if type(sub) in self.subst:
+                    sub.__class__ = self.subst[type(sub)]
         problems = []
         # the oracle: writes land, fork copies, munmap and exit forget
-        exp = oracle.after_step(k, shadow, p, pc)
         effect = facts(p, pc).effect
+        exp = oracle.after_step(k, shadow, p, pc) if effect else None
         if effect == "access":
             vpn = p.addr >> PAGE_SHIFT
             if p.pc != DONE and p.write and (p.mm, vpn) in lost:      # the access faulted
