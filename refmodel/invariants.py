@@ -70,7 +70,7 @@ def thread_facts(k, p, name, where):
     for q in chain(p):
         f = facts(q)
         if not f.page:
-            continue
+            continue                             # (most steps: nothing to look at)
         pfn = getattr(q, f.page)
         if k.pages.get(pfn) is None:
             problems.append(f"{name} {f.doing} page {pfn}, which has been freed")

@@ -17,7 +17,6 @@ the exercises compare that text -- and `start_path` makes the kernel path a syst
 describes without running it (the explorer interleaves such paths).
 """
 
-import inspect
 import json
 
 from .machine import Machine
@@ -402,18 +401,16 @@ def check_step(step) -> None:
 
 
 def _call(fn, scene, step):
-    """fn(scene, *args), after checking that the step gives fn the arguments it takes."""
-    sig = _SIGNATURES.get(fn)
-    if sig is None:
-        sig = _SIGNATURES[fn] = inspect.signature(fn)
-    try:
-        sig.bind(scene, *step[1:])
-    except TypeError as e:
-        raise ScenarioError(f"{json.dumps(step, default=repr)}: {e}") from None
+    """fn(scene, *args), after checking that the step gives fn as many arguments as it takes."""
+    code, given = fn.__code__, len(step) - 1
+    most = code.co_argcount - 1                              # less the scene
+    least = most - len(fn.__defaults__ or ())
+    if not least <= given <= most:
+        names = code.co_varnames[1:code.co_argcount]
+        raise ScenarioError(f"{json.dumps(step, default=repr)}: {step[0]} takes "
+                            f"{least if least == most else f'{least} to {most}'} arguments "
+                            f"({', '.join(names)}), not {given}")
     return fn(scene, *step[1:])
-
-
-_SIGNATURES: dict = {}
 
 
 def do_step(scene: Scene, step: list):

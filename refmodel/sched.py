@@ -77,7 +77,9 @@ _FACTS: dict = {}              # (class, pc) -> StepFacts
 def facts(path, pc: str | None = None) -> StepFacts:
     """The facts of path's next step (or of step pc): declared by @step on the method, or
     inherited from the method it overrides; a finished path's are its class's at_done."""
-    return step_facts(type(path), path.pc if pc is None else pc)
+    key = (type(path), path.pc if pc is None else pc)
+    f = _FACTS.get(key)                      # (the instruments ask this for every step)
+    return f if f is not None else step_facts(*key)
 
 
 def step_facts(cls, pc: str) -> StepFacts:
@@ -98,12 +100,17 @@ def _declared(cls, pc: str) -> StepFacts:
     raise TypeError(f"{cls.__name__}.{pc} is not a declared step: decorate it with @step(...)")
 
 
-def chain(path):
+def chain(path) -> list:
     """The path and the sub-paths it is driving, outermost first."""
-    while path is not None:
-        yield path
+    out = [path]
+    while True:
         runs = facts(path).runs
-        path = getattr(path, runs) if runs else None
+        if not runs:
+            return out
+        path = getattr(path, runs)
+        if path is None:
+            return out
+        out.append(path)
 
 
 def innermost(path):

@@ -54,6 +54,7 @@ class KernelCapture(NamedTuple):
 
 
 MM_ID, MM_PTES = 0, -1        # the mm id and its page table in a captured mm
+_new = tuple.__new__          # KernelCapture from a tuple of its parts, without a Python call
 
 
 class _L(tuple):
@@ -167,7 +168,7 @@ def capture(k) -> tuple:
     swap = tuple([tuple([_freeze(getattr(si, s)) for s in SWAP_SLOTS]) for si in k.swap_info])
     misc = (tuple(sorted(k.migrating.items())), tuple(sorted(k.node_of_pid.items())), k.next_id)
     locks = (tuple(sems), tuple(av_locks), tuple(map_locks))
-    return KernelCapture(pages, nodes, tuple(mms), layout, tuple(maps), swap, misc, locks)
+    return _new(KernelCapture, (pages, nodes, tuple(mms), layout, tuple(maps), swap, misc, locks))
 
 
 def _setter(slots, name):

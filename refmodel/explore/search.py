@@ -16,6 +16,7 @@ import random
 import sys
 import time
 from collections import deque
+from functools import partial
 from itertools import repeat
 
 from ..sched import BLOCKED
@@ -48,8 +49,7 @@ class BFS:
     def expands(self, node) -> bool:
         return True
 
-    def choose(self, node, s, outs):
-        return zip(outs.keys(), outs.values(), _NO_TAGS)
+    choose = None                # take every transition (the loop zips them without a call)
 
     # spins_back(parent, node, i, nstate): did thread i alone lead from nstate to this
     # state (its step closes a cycle)?  Asked only when nstate was seen before.
@@ -177,6 +177,8 @@ class Explorer:
         self.tcache: dict = {}          # (kernel, ghost, thread, position) -> effect of its step
         self.fcache: dict = {}          # (kernel, thread, position) -> the thread's facts
         self.ccache: dict = {}          # (kernel, ghost, ids of the facts) -> the problems
+        # check_state(state): the invariants property in a state (properties.state_problems)
+        self.check_state = partial(props.state_problems, self)
 
     # -- one transition ------------------------------------------------------------------------
     def successor(self, state, i):
@@ -222,10 +224,6 @@ class Explorer:
         ng = w.freeze_ghost(shadow, wbits, lost)
         return nkid, w.capture_thread(p), (gid if ng == ghost else w.gid(ng)), tuple(problems)
 
-    def check_state(self, state) -> list:
-        """The invariants property in state (properties.state_problems)."""
-        return props.state_problems(self, state)
-
     def commute(self, s, i, j, outs) -> bool:
         """Do thread i's and thread j's steps commute at s, with no problem on either path?"""
         a, b = outs[i], outs[j]
@@ -270,7 +268,8 @@ class Explorer:
             if not outs and unfinished:
                 found = (node, None, [props.deadlock(w, s)], "deadlock")
                 break
-            for i, out, tag in choose(node, s, outs) if outs else ():
+            for i, out, tag in (zip(outs, outs.values(), _NO_TAGS) if choose is None else
+                                choose(node, s, outs)) if outs else ():
                 transitions += 1
                 nstate, perm, tprob = out
                 if tprob:

@@ -203,7 +203,7 @@ class World:
                 parts[j] = like[j]
             else:
                 parts[j] = it.setdefault(parts[j], parts[j])
-        kern = KernelCapture._make(parts)
+        kern = tuple.__new__(KernelCapture, parts)
         n = self.Kid.get(kern)
         if n is None:
             n = self.Kid[kern] = len(self.K)

@@ -106,7 +106,7 @@ def test_bad_steps_get_a_clear_error_and_change_nothing():
     for bad, why in ((["teleport", "P"], "unknown step 'teleport'"),
                      (["read", "Q", "a", 1], "no process named 'Q'"),
                      (["read", "P", "b", 1], "no mapping named 'b'"),
-                     (["read", "P", "a"], "missing a required argument"),
+                     (["read", "P", "a"], "read takes 3 arguments (who, addr, length), not 2"),
                      (["move_pages", "P", ["a"], [1], "MOVE_SOME"], "unknown flag"),
                      (["finish", "nothing"], "no kernel path named"),
                      (["start", "x", ["spawn", "Q"]], "cannot be started"),
