@@ -551,11 +551,14 @@ class CountRule(NamedTuple):
     after_unmapping: bool         # 2.6.18, in migrate_page_move_mapping: 1 for an anon page
 
 
+_COUNT_RULES = {"v1": CountRule(True, False), "v2": CountRule(True, True),
+                "2.6.18": CountRule(False, True)}
+
+
 def count_rule(k) -> CountRule:
     """Where this kernel checks the count (era decision count_rule): V1 before unmapping,
     2.6.18 after, V2 5/5 both."""
-    rule = k.cfg.count_rule
-    return CountRule(rule in ("v1", "v2"), rule in ("2.6.18", "v2"))
+    return _COUNT_RULES[k.cfg.count_rule]
 
 
 def migrate_max_passes(k) -> int:

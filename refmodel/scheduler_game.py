@@ -36,8 +36,10 @@ GOALS = {
 
 
 def _rolling_back(q) -> bool:
-    """Is q in remove_migration_ptes(page, page) after -EAGAIN (the entries go back)?"""
-    return q.pc in ("remove_migration_ptes", "remove_migration_pte") and q.rc == -11
+    """Is q walking remove_migration_ptes(page, page) after -EAGAIN (the entries go back to
+    the old page)?  restore_to is live only during that walk (the game's states leave dead
+    locals out: they read 0)."""
+    return bool(getattr(q, "restore_to", 0)) and q.restore_to == q.page and q.rc == -11
 
 
 def levels() -> dict:
