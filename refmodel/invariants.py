@@ -44,7 +44,7 @@ def thread_migrating(p) -> set:
     out = set()
     for q in chain(p):
         if q.pc != DONE:
-            for name in getattr(type(q), "migrates", ()):
+            for name in type(q).migrates:
                 v = getattr(q, name)
                 out.update((v,) if isinstance(v, int) else v)
     return out
@@ -63,22 +63,28 @@ def needs_kernel(p) -> bool:
 def thread_facts(k, p, name, where):
     """What one thread contributes to the state's invariants: (references it holds,
     pages it is migrating, problems of its own: 2. a sleeper holds a reference to the page
-    it sleeps on; 3. no entry behind its remove walk)."""
+    it sleeps on; 3. no entry behind its remove walk).  One pass over the path and the
+    sub-paths it drives."""
     if p.pc == DONE:
         return (), frozenset(), ()
-    problems = []
+    problems, migrating = [], set()
     for q in chain(p):
+        if q.pc == DONE:
+            continue
         f = facts(q)
-        if not f.page:
-            continue                             # (most steps: nothing to look at)
-        pfn = getattr(q, f.page)
-        if k.pages.get(pfn) is None:
-            problems.append(f"{name} {f.doing} page {pfn}, which has been freed")
-        elif q.held_refs().get(pfn, 0) < 1:
-            problems.append(f"{name} {f.doing} page {pfn} without holding a "
-                            f"reference to it: nothing stops it from being freed")
-    problems += orphan_problems(k, [p], [name], where)
-    return tuple(p.held_refs().items()), frozenset(thread_migrating(p)), tuple(problems)
+        if f.page:
+            pfn = getattr(q, f.page)
+            if k.pages.get(pfn) is None:
+                problems.append(f"{name} {f.doing} page {pfn}, which has been freed")
+            elif q.held_refs().get(pfn, 0) < 1:
+                problems.append(f"{name} {f.doing} page {pfn} without holding a "
+                                f"reference to it: nothing stops it from being freed")
+        if f.walk == "remove":
+            problems += _orphans(k, q, name, where)
+        for local in type(q).migrates:
+            v = getattr(q, local)
+            migrating.update((v,) if isinstance(v, int) else v)
+    return tuple(p.held_refs().items()), frozenset(migrating), tuple(problems)
 
 
 def end_problems(k) -> list:
@@ -197,27 +203,31 @@ def walkers(paths, names, walk: str):
 def orphan_problems(k, paths, names, where) -> list:
     """A migration entry behind the remove walk (in a vma it already passed) will never be
     restored: Hugh Dickins' "the second walk must find every entry the first one made"."""
+    return [msg for name, q in walkers(paths, names, "remove") for msg in _orphans(k, q, name, where)]
+
+
+def _orphans(k, q, name, where) -> list:
+    """orphan_problems for one path q in the middle of a remove walk."""
     out = []
-    for name, q in walkers(paths, names, "remove"):
-        page = k.pages.get(q.restore_to)
-        if page is None:
+    page = k.pages.get(q.restore_to)
+    if page is None:
+        return out
+    try:
+        anchor = rmap_anchor(k, page)
+    except Exception:
+        return out
+    if anchor is None:
+        return out
+    for vma in anchor[2][:q.walk_i]:
+        addr = page_address_in_vma(k, page, vma)
+        if addr is None:
             continue
-        try:
-            anchor = rmap_anchor(k, page)
-        except Exception:
-            continue
-        if anchor is None:
-            continue
-        for vma in anchor[2][:q.walk_i]:
-            addr = page_address_in_vma(k, page, vma)
-            if addr is None:
-                continue
-            pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
-            if is_swap_pte(pte) and is_migration_entry(pte_to_swp_entry(pte), k.swp_types) \
-                    and swp_offset(pte_to_swp_entry(pte)) == q.page:
-                out.append(f"{where(vma.vm_mm.id, addr >> PAGE_SHIFT)} holds a migration entry "
-                           f"for page {q.page} in a vma {name}'s remove walk has already "
-                           f"passed: nothing will restore it (an orphaned entry)")
+        pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+        if is_swap_pte(pte) and is_migration_entry(pte_to_swp_entry(pte), k.swp_types) \
+                and swp_offset(pte_to_swp_entry(pte)) == q.page:
+            out.append(f"{where(vma.vm_mm.id, addr >> PAGE_SHIFT)} holds a migration entry "
+                       f"for page {q.page} in a vma {name}'s remove walk has already "
+                       f"passed: nothing will restore it (an orphaned entry)")
     return out
 
 

@@ -131,6 +131,7 @@ class KernelPath:
     first = "start"
     at_done = StepFacts()          # the facts of a finished path
     history: tuple = ()            # locals that record history only (never part of a state)
+    migrates: tuple = ()           # locals naming the pages the path is migrating (if any)
 
     def __init__(self, tid: int):
         self.tid = tid
