@@ -68,13 +68,14 @@ def faulters_config(n: int) -> dict:
     """canonical with n faulting threads: writers in P, readers in C, alternately."""
     from refmodel.explore import configs
     base = json.loads(json.dumps(configs()["canonical"]))
-    threads = [base["threads"][0]]
+    steps = [st for st in base["steps"] if st[0] != "start"]
+    steps += [st for st in base["steps"] if st[0] == "start"][:1]       # the migrator
     for i in range(n):
         if i % 2 == 0:
-            threads.append({"name": f"w{i}", "kind": "write", "proc": "P", "addr": "a", "data": "p"})
+            steps.append(["start", f"w{i}", ["write", "P", "a", "p"]])
         else:
-            threads.append({"name": f"r{i}", "kind": "read", "proc": "C", "addr": "a", "length": 2})
-    base["threads"] = threads
+            steps.append(["start", f"r{i}", ["read", "C", "a", 2]])
+    base["steps"] = steps
     base["name"] = f"faulters-{n}"
     return base
 
@@ -233,7 +234,7 @@ def rows(quick: bool = False) -> list:
     # 4c. where canonical's states come from: migrate_pages' passes (the states MISS)
     by_pass = states_by_pass("canonical")
     cfg = json.loads(json.dumps(configs()["canonical"]))
-    cfg["threads"] = [t for t in cfg["threads"] if t["name"] != "rC"]
+    cfg["steps"] = [st for st in cfg["steps"] if st[:2] != ["start", "rC"]]
     one_writer = explore(cfg)
     out.append(("explorer: canonical, states by migrate_pages pass", sum(by_pass.values()), 0.0, 0.0,
                 "; ".join(f"{k}: {v:,}" for k, v in by_pass.items()) +

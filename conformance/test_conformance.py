@@ -1,12 +1,11 @@
 """Host-side tests of the conformance lab's pure-Python parts: the newc writer, the
-scenario data and its C table, parsing a captured serial log, the model runner on a
-fake façade, and compare's verdicts and mismatch table.  Nothing here boots QEMU or
+scenario data and its C table, parsing a captured serial log, the model runner (through
+the one scenario interpreter), and compare's verdicts and mismatch table.  Nothing here boots QEMU or
 runs the guest program.  Run: .venv/bin/python -m pytest conformance/ -q"""
 
 from __future__ import annotations
 
 import copy
-import errno
 import json
 import shutil
 import stat
@@ -221,66 +220,8 @@ def test_a_guest_that_missed_an_expectation_fails(scs, guest):
 
 # ---- the model runner on a fake façade -----------------------------------------------
 
-def fake_refmodel(with_shmem: bool = True) -> types.ModuleType:
-    """Just enough of the façade, behaving like 2.6.18, for anon_exclusive_move."""
-    rm = types.ModuleType("refmodel")
-    rm.PAGE_SIZE, rm.PROT_READ, rm.PROT_WRITE = 4096, 1, 2
-    rm.MAP_SHARED, rm.MAP_PRIVATE, rm.MAP_ANONYMOUS = 1, 2, 0x20
-    rm.MPOL_MF_MOVE, rm.MPOL_MF_MOVE_ALL = 2, 4
-    Event = types.SimpleNamespace
-
-    class Proc:
-        def __init__(self, m):
-            self.m, self.mem, self.next = m, {}, 0x10000
-
-        def mmap(self, addr, length, prot, flags, f=None, off=0):
-            a, self.next = self.next, self.next + length + 4096
-            return a
-
-        def write(self, a, data):
-            if a not in self.mem:
-                self.m.pfn += 1
-                self.mem[a] = [self.m.pfn, 0, b""]
-            self.mem[a][2] = bytes(data)
-
-        def read(self, a, n):
-            return self.mem[a][2][:n]
-
-        def page(self, a):
-            e = self.mem.get(a)
-            return types.SimpleNamespace(pfn=e[0], node=e[1]) if e else None
-
-    class Machine:
-        def __init__(self, **kw):
-            self.trace, self.pfn = [], 100
-
-        def spawn(self, node, cap_sys_nice):
-            return Proc(self)
-
-        def move_pages(self, p, addrs, nodes=None, flags=0):
-            if nodes is None:
-                return [p.mem[a][1] if a in p.mem else -errno.ENOENT for a in addrs]
-            status, queued = [], 0
-            for a, n in zip(addrs, nodes):
-                e = p.mem[a]
-                if e[1] != n:
-                    self.trace.append(Event(name="set_migration_pte", addr=a))
-                    self.pfn += 1
-                    e[0], e[1], queued = self.pfn, n, queued + 1
-                    self.trace.append(Event(name="remove_migration_pte", addr=a))
-                status.append(n)
-            if not queued:
-                raise OSError(errno.ENOENT, "nothing queued")
-            return status
-
-    rm.Machine = Machine
-    if with_shmem:
-        Machine.create_file = lambda self, name, npages: object()
-    return rm
-
-
-def test_model_runner_on_a_fake_model_agrees_with_the_guest(scs, guest, monkeypatch):
-    monkeypatch.setitem(sys.modules, "refmodel", fake_refmodel())
+def test_model_runner_agrees_with_the_guest(scs, guest):
+    """The model runner goes through the one scenario interpreter (refmodel.scenario)."""
     model = model_side.run_all(scs, only={"anon_exclusive_move"})
     res = model["scenarios"]["anon_exclusive_move"]
     assert "error" not in res and "unsupported" not in res, res
@@ -292,9 +233,11 @@ def test_model_runner_on_a_fake_model_agrees_with_the_guest(scs, guest, monkeypa
 
 
 def test_model_runner_reports_missing_features_instead_of_crashing(scs, monkeypatch):
-    monkeypatch.setitem(sys.modules, "refmodel", fake_refmodel(with_shmem=False))
+    from refmodel import scenario
+    monkeypatch.delitem(scenario.VERBS, "file")
+    monkeypatch.delitem(scenario.PATHS, "move_pages")
     model = model_side.run_all(scs, only={"shm_one_mapper", "race_reader"})
-    assert "create_file" in model["scenarios"]["shm_one_mapper"]["unsupported"]
+    assert "support file" in model["scenarios"]["shm_one_mapper"]["unsupported"]
     assert "does not support" in model["scenarios"]["race_reader"]["unsupported"]
     report = compare.compare(scs, {"scenarios": {}, "finished": True}, model)
     assert "model does not support" in compare.render(report)

@@ -20,16 +20,14 @@ from .pgtable import PAGE_SHIFT, PAGE_SIZE
 from .sched import Deadlock
 from .swapops import BUG
 
+from . import explore as _explorer_package
 
-
-def __getattr__(name):
-    """refmodel.explore: the interleaving explorer, imported on first use (so that
-    `python -m refmodel.explore` runs it once, as __main__).  The module is callable:
-    refmodel.explore(config, ...) runs a search; refmodel.explore.replay & co. are in it."""
-    if name == "explore":
-        import importlib
-        return importlib.import_module(".explore", __name__)
-    raise AttributeError(f"module 'refmodel' has no attribute {name!r}")
+# refmodel.explore is the explorer's function (refmodel.explore(config, ...) runs a search;
+# refmodel.explore.replay & co. hang on it).  The package refmodel/explore/ stays in
+# sys.modules under the same name, for `from refmodel.explore import World` and for
+# `python -m refmodel.explore`; since it is imported here first, importing it again never
+# rebinds this attribute.
+explore = _explorer_package.explore
 
 __version__ = "0.1.0"
 

@@ -9,8 +9,10 @@ reference) are passed in as extra_refs by callers that interleave paths.
 from collections import Counter
 
 from .page import PAGE_MAPPING_ANON, PageAnon, PageLocked, PageSwapCache, page_count, page_mapcount
+from .mm import rss_on_migration
 from .page_alloc import ZERO_PFN
 from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present
+from .render.state import machine_text
 from .rmap import vma_address
 from .swapops import is_migration_entry, pte_to_swp_entry, swp_offset, swp_type
 
@@ -83,7 +85,7 @@ def kernel_problems(k, extra_refs: Counter | None = None) -> list:
                     elif not PageLocked(page):
                         problems.append(f"mm {mm.id}: migration entry at {addr:#x} for page "
                                         f"{pfn}, which is not locked")
-                    elif k.cfg.rss_on_migration == "incdec" and k.entry_page_anon(pfn):
+                    elif rss_on_migration(k, k.entry_page_anon(pfn)):
                         pass                 # V2 took the entry out of anon_rss
                     elif k.entry_page_anon(pfn):
                         anon += 1            # 2.6.18: migration leaves rss alone
@@ -179,5 +181,4 @@ def check_machine(machine, paths=(), pins=None) -> None:
             extra.update(path.held_refs())
     problems = kernel_problems(machine.k, extra) + contents_problems(machine)
     if problems:
-        from .render.state import machine_text
         raise InvariantError(problems, machine_text(machine))

@@ -1,12 +1,15 @@
 """Eras as a decision table: every point where the 2006 series (and its review) changed
 behaviour is one named field, and each era is a preset of the table.
 
-Kernel code reads k.cfg.<field> at exactly one place per field, with a comment naming the
-patch.  Reference-model I (this issue) uses the swap-type numbering only; the migration
-fields are read by migrate.py and its era variants.
+Kernel layer.  Each decision is read by one kernel function -- named after it where the
+decision is taken in several places (migrate.count_rule, mm.rss_on_migration, ...) -- with
+a comment naming the patch; the field's `read_by` says which function, and
+tests/model/test_eras.py holds every field to it.  Presets are written with keywords; a
+later kernel is one more preset (and, where its code replaces a whole function, a module in
+variants/).
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 
 from .swapops import MIGRATION_2_6_18, NO_MIGRATION, SwapTypes
 
@@ -14,58 +17,134 @@ from .swapops import MIGRATION_2_6_18, NO_MIGRATION, SwapTypes
 MIGRATION_RFC_V1 = SwapTypes(31, 31, None)
 
 
+def decision(read_by: str, doc: str, **default):
+    """A field of the table: what it decides, and the one function that reads it."""
+    return field(metadata={"read_by": read_by, "doc": doc}, **default)
+
+
+def about(doc: str):
+    """A field that names the era (not a decision: read anywhere)."""
+    return field(metadata={"doc": doc})
+
+
 @dataclass(frozen=True)
 class Era:
-    """One kernel's answers at each decision point."""
-    name: str
-    description: str
-    swap_types: SwapTypes                  # patch 2/6, then R/W entries (0697212a)
-    migration: str                         # "swapcache" (2.6.17) | "entries"
-    fault_on_migration_entry: str          # "none" (2.6.17) | "lookup_swap_cache" (V1) | "yield" (V2) | "migration_entry_wait"
-    restore_write_bit: bool                # R/W entries keep the write bit (0697212a)
-    fork_downgrades_write_entry: bool      # copy_one_pte makes WRITE entries READ (0697212a)
-    mprotect_downgrades_write_entry: bool  # change_pte_range makes WRITE entries READ (0697212a)
-    file_pages: str                        # "drop_ptes" (V1) | "entries" (04e62a29)
-    anon_vma_insert: str                   # "tail" (Hugh Dickins' fix) | "head"
-    rss_fix_3_3: bool                      # count migration entries in rss on fork/zap (3.3)
-    needs_swap: bool                       # migrate_prep() refuses without swap (2.6.17)
-    migrate_mlocked: bool                  # "allow migration of mlocked pages" (2.6.18)
-    rss_on_migration: str                  # "none" | "incdec" (V2, undone by "do not inc/dec rss")
-    count_rule: str                        # "v1" (patch 6/6) | "v2" (V2 5/5) | "2.6.18" (migrate_page_move_mapping)
-    restore_anon_only: bool                # V1/V2 remove_migration_ptes handled anon pages only
-    unmap_makes_migration_entries: bool    # patch 3/6: try_to_unmap_one writes an entry
-    has_remove_migration_ptes: bool        # patch 4/6: remove_migration_ptes() exists
+    """One kernel's answers at each decision point (the table is below)."""
+    name: str = about("the era's name: 2.6.17, rfc-v1, v2-yield, 2.6.18, rfc-v1[1..k]")
+    description: str = about("one line about it")
+    swap_types: SwapTypes = decision(
+        "refmodel.kernel.Kernel.__init__",
+        "how swap types are numbered, migration types included: patch 2/6 takes one type "
+        "(SWP_TYPE_MIGRATION), the R/W entries (0697212a) two")
+    migration: str = decision(
+        "refmodel.mempolicy.migration_through_swapcache",
+        '"swapcache": 2.6.17 migrates through the swap cache (variants/); "entries": the '
+        "series' migration entries (patches 5/6 and 6/6)")
+    fault_on_migration_entry: str = decision(
+        "refmodel.memory.user_access.fault_on_migration_entry",
+        'what a fault does on a migration entry: "none" (2.6.17 has none), '
+        '"lookup_swap_cache" (V1 2/6), "yield" (V2 2/5), "migration_entry_wait" (2.6.18)')
+    restore_write_bit: bool = decision(
+        "refmodel.migrate.remove_migration_pte",
+        "a WRITE entry is restored writable (0697212a, R/W migration entries)")
+    fork_downgrades_write_entry: bool = decision(
+        "refmodel.memory.copy_migration_entry",
+        "copy_one_pte makes a WRITE entry READ in a COW mapping (0697212a, Hugh Dickins' fix)")
+    mprotect_downgrades_write_entry: bool = decision(
+        "refmodel.mprotect.change_pte_range",
+        "change_pte_range makes WRITE entries READ (0697212a)")
+    file_pages: str = decision(
+        "refmodel.rmap.file_pages_keep_entries",
+        '"drop_ptes" (V1, V2: unmapping a file page drops its ptes) | "entries" (04e62a29)')
+    anon_vma_insert: str = decision(
+        "refmodel.rmap.__anon_vma_link",
+        '"tail" (Hugh Dickins\' fix, 2006-05-24) | "head" (-mm before it)')
+    rss_fix_3_3: bool = decision(
+        "refmodel.mm.rss_fix_3_3",
+        "fork and zap count a migration entry in rss (3.3's rss leak fix)")
+    needs_swap: bool = decision(
+        "refmodel.migrate.migrate_prep",
+        "migrate_prep() refuses without a swap device (2.6.17)")
+    migrate_mlocked: bool = decision(
+        "refmodel.rmap.try_to_unmap_one",
+        '"allow migration of mlocked pages" (2.6.18): VM_LOCKED no longer stops migration')
+    rss_on_migration: str = decision(
+        "refmodel.mm.rss_on_migration",
+        '"none" | "incdec" (V2 took an anonymous entry out of anon_rss; undone by "do not '
+        'inc/dec rss counters")')
+    count_rule: str = decision(
+        "refmodel.migrate.count_rule",
+        'where the reference count is checked: "v1" (before unmapping, patch 6/6) | "v2" '
+        '(before and after, V2 5/5) | "2.6.18" (after, migrate_page_move_mapping)')
+    restore_anon_only: bool = decision(
+        "refmodel.migrate.remove_anchor",
+        "V1/V2's remove_migration_ptes restored anonymous pages only")
+    unmap_makes_migration_entries: bool = decision(
+        "refmodel.rmap.try_to_unmap_one",
+        "patch 3/6: try_to_unmap_one writes a migration entry for an anonymous page")
+    has_remove_migration_ptes: bool = decision(
+        "refmodel.migrate.remove_anchor",
+        "patch 4/6: remove_migration_ptes() exists")
     # V1 4/6 + 6/6 as posted, not as designed (an override of rfc-v1, off by default):
     # 6/6 gives the new page its mapping only for pages with one, and 4/6 restores only to
     # an anonymous page found through page_lock_anon_vma, which refuses an unmapped page.
-    v1_as_posted: bool = False
+    v1_as_posted: bool = decision(
+        "refmodel.migrate.v1_as_posted",
+        "V1 4/6 + 6/6 as posted rather than as designed", default=False)
     # migrate_pages' passes: 2.6.17's loop (`if (retry && pass++ < 10) goto redo`, 11 passes)
     # survived V1 and V2 (the `redo:` label in the hunk headers of V1 6/6 and V2 5/5); 2.6.18's
     # `for (pass = 0; pass < 10 && retry; pass++)` came with "page migration: simplify
     # migrate_pages" in -mm.
-    max_passes: int = 10
+    max_passes: int = decision(
+        "refmodel.migrate.migrate_max_passes",
+        "how many passes migrate_pages makes: 11 (2.6.17, V1, V2) | 10 (2.6.18)", default=10)
+
+
+DECISIONS = tuple(f.name for f in fields(Era) if "read_by" in f.metadata)
+Era.__doc__ += "\n\n" + "\n".join(
+    f"    {f.name}: {f.metadata['doc']} [read by {f.metadata.get('read_by', 'anyone')}]"
+    for f in fields(Era))
 
 
 ERAS = {
-    "2.6.17": Era("2.6.17", "swap-based migration: borrows swap entries and the swap cache",
-                  NO_MIGRATION, "swapcache", "none", False, False, False, "drop_ptes",
-                  "tail", False, True, False, "none", "2.6.18", False, False, False,
-                  max_passes=11),
-    "rfc-v1": Era("rfc-v1", "Swapless Page Migration V1 (RFC, April 2006)",
-                  MIGRATION_RFC_V1, "entries", "lookup_swap_cache", False, False, False,
-                  "drop_ptes", "tail", False, False, False, "none", "v1", True, True, True,
-                  max_passes=11),
+    "2.6.17": Era(
+        name="2.6.17", description="swap-based migration: borrows swap entries and the swap cache",
+        swap_types=NO_MIGRATION, migration="swapcache", fault_on_migration_entry="none",
+        restore_write_bit=False, fork_downgrades_write_entry=False,
+        mprotect_downgrades_write_entry=False, file_pages="drop_ptes", anon_vma_insert="tail",
+        rss_fix_3_3=False, needs_swap=True, migrate_mlocked=False, rss_on_migration="none",
+        count_rule="2.6.18", restore_anon_only=False, unmap_makes_migration_entries=False,
+        has_remove_migration_ptes=False, max_passes=11),
+    "rfc-v1": Era(
+        name="rfc-v1", description="Swapless Page Migration V1 (RFC, April 2006)",
+        swap_types=MIGRATION_RFC_V1, migration="entries",
+        fault_on_migration_entry="lookup_swap_cache", restore_write_bit=False,
+        fork_downgrades_write_entry=False, mprotect_downgrades_write_entry=False,
+        file_pages="drop_ptes", anon_vma_insert="tail", rss_fix_3_3=False, needs_swap=False,
+        migrate_mlocked=False, rss_on_migration="none", count_rule="v1",
+        restore_anon_only=True, unmap_makes_migration_entries=True,
+        has_remove_migration_ptes=True, max_passes=11),
     # V2 differs from the merged code where its patches are verified to (docs/verified-facts.md
     # C1, C2): yield() on a fault, one entry type without a write bit, anon_rss inc/dec, file
     # ptes dropped, V1's count check before unmapping and the merged one after it (V2 5/5),
     # and 2.6.17's eleven passes.
-    "v2-yield": Era("v2-yield", "Swapless V2: do_swap_page yields and re-faults",
-                    MIGRATION_RFC_V1, "entries", "yield", False, False, False,
-                    "drop_ptes", "tail", False, False, False, "incdec", "v2", True, True, True,
-                    max_passes=11),
-    "2.6.18": Era("2.6.18", "as merged in Linux 2.6.18",
-                  MIGRATION_2_6_18, "entries", "migration_entry_wait", True, True, True,
-                  "entries", "tail", False, False, True, "none", "2.6.18", False, True, True),
+    "v2-yield": Era(
+        name="v2-yield", description="Swapless V2: do_swap_page yields and re-faults",
+        swap_types=MIGRATION_RFC_V1, migration="entries", fault_on_migration_entry="yield",
+        restore_write_bit=False, fork_downgrades_write_entry=False,
+        mprotect_downgrades_write_entry=False, file_pages="drop_ptes", anon_vma_insert="tail",
+        rss_fix_3_3=False, needs_swap=False, migrate_mlocked=False, rss_on_migration="incdec",
+        count_rule="v2", restore_anon_only=True, unmap_makes_migration_entries=True,
+        has_remove_migration_ptes=True, max_passes=11),
+    "2.6.18": Era(
+        name="2.6.18", description="as merged in Linux 2.6.18",
+        swap_types=MIGRATION_2_6_18, migration="entries",
+        fault_on_migration_entry="migration_entry_wait", restore_write_bit=True,
+        fork_downgrades_write_entry=True, mprotect_downgrades_write_entry=True,
+        file_pages="entries", anon_vma_insert="tail", rss_fix_3_3=False, needs_swap=False,
+        migrate_mlocked=True, rss_on_migration="none", count_rule="2.6.18",
+        restore_anon_only=False, unmap_makes_migration_entries=True,
+        has_remove_migration_ptes=True, max_passes=10),
 }
 
 class NotInThisKernel(RuntimeError):

@@ -16,7 +16,10 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .overrides import kernel_function, override
+from .check import InvariantError
+from .overrides import override
+from .render.state import machine_text
+from .scenario import Scene, run_step
 
 DATA = Path(__file__).with_name("data") / "exercises.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,114 +92,26 @@ class Observation:
                 "problems": self.problems}
 
 
-def _addr(world, spec: str) -> int:
-    """'a' or 'a+2': a mapping's start, plus pages."""
-    from .pgtable import PAGE_SHIFT
-    name, _, plus = spec.partition("+")
-    return world["addrs"][name] + (int(plus) << PAGE_SHIFT if plus else 0)
-
-
-def _result(value) -> str:
-    if isinstance(value, bytes):
-        return repr(value)
-    if isinstance(value, list):
-        return repr(list(value)) + (f" ret={value.ret}" if hasattr(value, "ret") else "")
-    return repr(value)
-
-
-def _step(m, world, step) -> str:
-    """Run one step of a case on machine m; returns its result as text."""
-    from . import MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
-    from .explore import _prot as prot               # "rw" -> PROT_READ | PROT_WRITE, as configs
-    from .pgtable import PAGE_SIZE
-    verb, args = step[0], step[1:]
-    procs = world["procs"]
-    if verb == "spawn":
-        opts = args[1] if len(args) > 1 else {}
-        procs[args[0]] = m.spawn(node=opts.get("node", 0), cap_sys_nice=opts.get("cap_sys_nice", False))
-        return f"pid {procs[args[0]].pid}"
-    if verb == "file":
-        m.create_file(args[0], args[1].get("pages", 1), args[1].get("fs", "tmpfs"))
-        return "ok"
-    if verb == "mmap":
-        p, name, opts = procs[args[0]], args[1], args[2] if len(args) > 2 else {}
-        flags = MAP_SHARED if opts.get("shared") else MAP_PRIVATE
-        length = opts.get("pages", 1) * PAGE_SIZE
-        if "file" in opts:
-            world["addrs"][name] = p.mmap(None, length, prot(opts.get("prot", "rw")), flags,
-                                          file=m.files[opts["file"]])
-        else:
-            world["addrs"][name] = p.mmap(None, length, prot(opts.get("prot", "rw")),
-                                          flags | MAP_ANONYMOUS)
-        return hex(world["addrs"][name])
-    if verb == "write":
-        procs[args[0]].write(_addr(world, args[1]), args[2].encode())
-        return "ok"
-    if verb == "read":
-        return _result(procs[args[0]].read(_addr(world, args[1]), args[2]))
-    if verb == "fork":
-        procs[args[1]] = procs[args[0]].fork()
-        return f"pid {procs[args[1]].pid}"
-    if verb == "move_pages":
-        flags = MPOL_MF_MOVE_ALL if (len(args) > 3 and args[3] == "MOVE_ALL") else MPOL_MF_MOVE
-        return _result(m.move_pages(procs[args[0]], [_addr(world, a) for a in args[1]], args[2], flags))
-    if verb == "migrate_pages":
-        return _result(m.migrate_pages(procs[args[0]], args[1], args[2]))
-    if verb == "mprotect":
-        return _result(procs[args[0]].mprotect(_addr(world, args[1]), args[2] * PAGE_SIZE, prot(args[3])))
-    if verb == "munmap":
-        return _result(procs[args[0]].munmap(_addr(world, args[1]), args[2] * PAGE_SIZE))
-    if verb == "mlock":
-        return _result(procs[args[0]].mlock(_addr(world, args[1]), args[2] * PAGE_SIZE))
-    if verb == "pin":
-        world["pins"][args[2]] = m.get_user_pages(procs[args[0]], _addr(world, args[1]))
-        return "ok"
-    if verb == "unpin":
-        m.put_user_pages(world["pins"].pop(args[0]))
-        return "ok"
-    if verb == "migrate_start":
-        # a kernel-internal migration, stopped once the pages' ptes are all entries
-        p = procs[args[0]]
-        pfns = [p.pte(_addr(world, a)).pfn for a in args[1]]
-        path = world["paths"][args[3]] = m.kernel_migrate_path(pfns, args[2])
-        while not all(p.pte(_addr(world, a)).is_migration for a in args[1]):
-            if path.finished or m.step(path) == "blocked":
-                raise RuntimeError("the migration never got all its entries in")
-        return "entries in"
-    if verb == "migrate_finish":
-        path = world["paths"].pop(args[0])
-        m.finish(path)
-        return f"{path.result} not migrated, status {dict(path.status)}"
-    if verb == "reclaim":
-        return _result(m.reclaim(procs[args[0]], _addr(world, args[1])))
-    if verb == "call":
-        mod, _ = kernel_function(args[0])
-        return _result(getattr(mod, args[0])(*args[1]))
-    raise ValueError(f"unknown step {verb!r}")
-
-
 def run_case(case: dict, functions: dict | None = None, max_output: int = 4000) -> tuple:
     """(observations, printed): run case on a fresh Machine, with functions plugged in.
 
     A step that raises ends the case: the exception is its result (the machine may be
     half-changed, so nothing after it would mean anything)."""
-    from .check import InvariantError
-    from .render.state import machine_text
-    from .machine import Machine
-    m = Machine(era=case.get("era", "2.6.18"), nodes=case.get("nodes", 2),
-                pages_per_node=case.get("pages_per_node", 32), swap_pages=case.get("swap_pages", 0))
-    world = {"procs": {}, "addrs": {}, "pins": {}, "paths": {}}
+    scene = Scene.new(era=case.get("era", "2.6.18"), nodes=case.get("nodes", 2),
+                      pages_per_node=case.get("pages_per_node", 32),
+                      swap_pages=case.get("swap_pages", 0))
+    m = scene.machine
     obs, printed = [], io.StringIO()
     with override(**(functions or {})), contextlib.redirect_stdout(printed):
         for step in case["steps"]:
             text = " ".join(str(x) for x in step)
             try:
-                result = _step(m, world, step)
+                result = run_step(scene, step)          # the one step interpreter (scenario.py)
             except Exception as e:                     # the learner's code, or a BUG it caused
                 obs.append(Observation(text, f"raised {type(e).__name__}: {e}", "", []))
                 break
             try:
-                m.check(list(world["paths"].values()))
+                m.check(list(scene.paths.values()))
                 problems = []
             except InvariantError as e:
                 problems = list(e.problems)

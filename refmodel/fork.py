@@ -11,7 +11,7 @@ locks (another step).  A migration walking the rmap can run between the two.
 from .memory import copy_page_range
 from .mm import VM_LOCKED, mm_struct, vm_area_struct
 from .rmap import anon_vma_link
-from .sched import BLOCKED, KernelPath, down_write, spin_trylock, spin_unlock, up_write
+from .sched import BLOCKED, KernelPath, down_write, spin_trylock, spin_unlock, step, up_write
 
 
 def dup_vma(k, mm, parent_vma):
@@ -33,6 +33,7 @@ class dup_mmap(KernelPath):
         super().__init__(tid)
         self.oldmm, self.mm, self.i = oldmm_id, child_pid, 0
 
+    @step(sleeps_on="mmap_sem")
     def start(self, k):
         """down_write(&oldmm->mmap_sem) and create the child's empty mm."""
         oldmm = k.mms[self.oldmm]
@@ -43,6 +44,7 @@ class dup_mmap(KernelPath):
         self.pc = "link_vma" if oldmm.mmap else "finish"
         return None
 
+    @step(sleeps_on="rmap_lock")
     def link_vma(self, k):
         """Copy vma i and link it after its parent: anon_vma list (tail) and i_mmap."""
         oldmm, mm = k.mms[self.oldmm], k.mms[self.mm]
@@ -62,6 +64,7 @@ class dup_mmap(KernelPath):
         self.pc = "copy_page_range"
         return None
 
+    @step(effect="copies_ptes")
     def copy_page_range(self, k):
         """Copy vma i's ptes (under the parent's and child's pte locks).
 
@@ -75,6 +78,7 @@ class dup_mmap(KernelPath):
         self.pc = "link_vma" if self.i < len(oldmm.mmap) else "finish"
         return None
 
+    @step()
     def finish(self, k):
         """up_write(&oldmm->mmap_sem): the child may run."""
         up_write(k.mms[self.oldmm].mmap_sem, self.tid)

@@ -10,48 +10,16 @@ sentence in plain words; the explorer stops at the first state that has one.
 from collections import Counter
 
 from .check import kernel_problems
+from .migrate import rmap_anchor
+from .mmap import mm_write_op
+from .rmap import page_address_in_vma
+from .oracle import expected
 from .mm import VM_SHARED, VM_WRITE
-from .page import PageLocked, ZERO_BYTES, page_mapcount
+from .page import PageLocked, page_mapcount
 from .page_alloc import ZERO_PFN
 from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present, pte_write
-from .sched import DONE
+from .sched import DONE, chain, facts, innermost
 from .swapops import is_migration_entry, pte_to_swp_entry, swp_offset
-
-SLEEPS = {"migration_entry_wait": "sleeps in migration_entry_wait on",
-          "do_swap_page_lock": "sleeps in lock_page on",
-          "do_wp_page_copy": "copies (COW) from"}
-
-
-# -- what each process should see: the shadow ------------------------------------------
-
-def shadow_key(k, mm_id: int, vpn: int):
-    """(key of the expected contents, key of the shared page) for page vpn of mm."""
-    mm = k.mms.get(mm_id)
-    addr = vpn << PAGE_SHIFT
-    vma = None
-    if mm is not None:
-        for v in mm.mmap:
-            if v.vm_start <= addr < v.vm_end:
-                vma = v
-                break
-    if vma is None:
-        return None, None
-    shared = None
-    if vma.vm_file is not None:
-        shared = ("s", vma.vm_file.f_mapping.id, ((addr - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff)
-    if vma.vm_flags & VM_SHARED:
-        return shared, shared
-    return ("p", mm_id, vpn), shared
-
-
-def expected(k, shadow: dict, mm_id: int, vpn: int) -> bytes:
-    """What process mm_id should read in page vpn, by the shadow's account."""
-    own, shared = shadow_key(k, mm_id, vpn)
-    if own is not None and own in shadow:
-        return shadow[own]
-    if shared is not None:
-        return shadow.get(shared, ZERO_BYTES)
-    return ZERO_BYTES
 
 
 def _show(data: bytes, exp: bytes) -> str:
@@ -70,21 +38,24 @@ def migrating_pfns(paths) -> set:
 
 
 def thread_migrating(p) -> set:
-    """The pages one thread's migration is working on (empty for other threads)."""
+    """The pages one thread's migration is working on (its class's `migrates` locals)."""
     if p.pc == DONE:
         return set()
     out = set()
-    for q in (p, getattr(p, "sub", None)):
-        if q is not None and hasattr(q, "walk_old") and q.pc != DONE:
-            out.add(q.cur)
-            out.update(q.remaining())
+    for q in chain(p):
+        if q.pc != DONE:
+            for name in type(q).migrates:
+                v = getattr(q, name)
+                out.update((v,) if isinstance(v, int) else v)
     return out
 
 
 def needs_kernel(p) -> bool:
-    """Do this thread's facts depend on the kernel (it sleeps on a page, or walks the rmap)?"""
-    for q in (p, getattr(p, "sub", None)):
-        if q is not None and (q.pc in SLEEPS or q.pc == "walk_vma"):
+    """Do this thread's facts depend on the kernel (it holds a page it sleeps on or copies
+    from, or walks the rmap)?"""
+    for q in chain(p):
+        f = facts(q)
+        if f.page or f.walk:
             return True
     return False
 
@@ -92,20 +63,28 @@ def needs_kernel(p) -> bool:
 def thread_facts(k, p, name, where):
     """What one thread contributes to the state's invariants: (references it holds,
     pages it is migrating, problems of its own: 2. a sleeper holds a reference to the page
-    it sleeps on; 3. no entry behind its remove walk)."""
+    it sleeps on; 3. no entry behind its remove walk).  One pass over the path and the
+    sub-paths it drives."""
     if p.pc == DONE:
         return (), frozenset(), ()
-    problems = []
-    for q in (p, getattr(p, "sub", None)):
-        if q is None or q.pc not in SLEEPS or not hasattr(q, "pfn"):
+    problems, migrating = [], set()
+    for q in chain(p):
+        if q.pc == DONE:
             continue
-        if k.pages.get(q.pfn) is None:
-            problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn}, which has been freed")
-        elif q.held_refs().get(q.pfn, 0) < 1:
-            problems.append(f"{name} {SLEEPS[q.pc]} page {q.pfn} without holding a "
-                            f"reference to it: nothing stops it from being freed")
-    problems += orphan_problems(k, [p], [name], where)
-    return tuple(p.held_refs().items()), frozenset(thread_migrating(p)), tuple(problems)
+        f = facts(q)
+        if f.page:
+            pfn = getattr(q, f.page)
+            if k.pages.get(pfn) is None:
+                problems.append(f"{name} {f.doing} page {pfn}, which has been freed")
+            elif q.held_refs().get(pfn, 0) < 1:
+                problems.append(f"{name} {f.doing} page {pfn} without holding a "
+                                f"reference to it: nothing stops it from being freed")
+        if f.walk == "remove":
+            problems += _orphans(k, q, name, where)
+        for local in type(q).migrates:
+            v = getattr(q, local)
+            migrating.update((v,) if isinstance(v, int) else v)
+    return tuple(p.held_refs().items()), frozenset(migrating), tuple(problems)
 
 
 def end_problems(k) -> list:
@@ -213,42 +192,42 @@ def memory_problems(k, shadow: dict, running: set, where) -> list:
     return problems
 
 
-def walkers(paths, names):
-    """(name, migrate_pages path) for every migration in the middle of an rmap walk."""
+def walkers(paths, names, walk: str):
+    """(name, path) for every migration in the middle of an rmap walk of this kind."""
     for p, name in zip(paths, names):
-        for q in (p, getattr(p, "sub", None)):
-            if q is not None and getattr(q, "pc", None) == "walk_vma":
+        for q in chain(p):
+            if facts(q).walk == walk:
                 yield name, q
 
 
 def orphan_problems(k, paths, names, where) -> list:
     """A migration entry behind the remove walk (in a vma it already passed) will never be
     restored: Hugh Dickins' "the second walk must find every entry the first one made"."""
-    from .migrate import rmap_anchor
-    from .rmap import page_address_in_vma
+    return [msg for name, q in walkers(paths, names, "remove") for msg in _orphans(k, q, name, where)]
+
+
+def _orphans(k, q, name, where) -> list:
+    """orphan_problems for one path q in the middle of a remove walk."""
     out = []
-    for name, q in walkers(paths, names):
-        if q.walk != "remove":
+    page = k.pages.get(q.restore_to)
+    if page is None:
+        return out
+    try:
+        anchor = rmap_anchor(k, page)
+    except Exception:
+        return out
+    if anchor is None:
+        return out
+    for vma in anchor[2][:q.walk_i]:
+        addr = page_address_in_vma(k, page, vma)
+        if addr is None:
             continue
-        page = k.pages.get(q.walk_new)
-        if page is None:
-            continue
-        try:
-            anchor = rmap_anchor(k, page)
-        except Exception:
-            continue
-        if anchor is None:
-            continue
-        for vma in anchor[2][:q.walk_i]:
-            addr = page_address_in_vma(k, page, vma)
-            if addr is None:
-                continue
-            pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
-            if is_swap_pte(pte) and is_migration_entry(pte_to_swp_entry(pte), k.swp_types) \
-                    and swp_offset(pte_to_swp_entry(pte)) == q.walk_old:
-                out.append(f"{where(vma.vm_mm.id, addr >> PAGE_SHIFT)} holds a migration entry "
-                           f"for page {q.walk_old} in a vma {name}'s remove walk has already "
-                           f"passed: nothing will restore it (an orphaned entry)")
+        pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+        if is_swap_pte(pte) and is_migration_entry(pte_to_swp_entry(pte), k.swp_types) \
+                and swp_offset(pte_to_swp_entry(pte)) == q.page:
+            out.append(f"{where(vma.vm_mm.id, addr >> PAGE_SHIFT)} holds a migration entry "
+                       f"for page {q.page} in a vma {name}'s remove walk has already "
+                       f"passed: nothing will restore it (an orphaned entry)")
     return out
 
 
@@ -258,25 +237,27 @@ def deadlock_problem(paths, names) -> str:
     return f"deadlock: every unfinished thread sleeps ({who}) and none can wake another"
 
 
-def kernel_class(p) -> str:
-    """The kernel path's own name (a mutant subclass shows as the kernel path it mutates)."""
+def kernel_class(p, pc: str | None = None) -> str:
+    """The kernel path's own name (a mutant subclass shows as the kernel path it mutates);
+    with pc, the kernel class that defines that step (migrate_pages' per-page steps are
+    unmap_and_move's)."""
     for c in type(p).__mro__:
-        if c.__module__ != "refmodel.explore_mutants":
+        if c.__module__ == "refmodel.explore.mutants":
+            continue
+        if pc is None or pc in c.__dict__:
             return c.__name__
     return type(p).__name__
 
 
 def step_name(p) -> str:
     """The kernel function a path runs next (a sub-path's step for syscalls that drive one):
-    'do_page_fault', 'migrate_pages.walk_vma', 'dup_mmap.copy_page_range', 'do_munmap'."""
-    sub = getattr(p, "sub", None)
-    if sub is not None and p.pc == "migrate" and sub.pc != DONE:
-        return f"{kernel_class(sub)}.{sub.pc}"
-    name = kernel_class(p)
-    if name == "user_access" or p.pc == DONE:
-        return p.pc
-    if name == "mm_write_op":
-        op = getattr(p.op, "__name__", "op")
-        op = "exit_mmap" if op == "exit_mmap_op" else op
-        return op if p.pc == "work" else f"{op}.{p.pc}"
-    return f"{name}.{p.pc}"
+    'do_page_fault', 'unmap_and_move.try_to_unmap_one', 'dup_mmap.copy_page_range',
+    'do_munmap'."""
+    q = innermost(p)
+    name = kernel_class(q)
+    if name == "user_access" or q.pc == DONE:
+        return q.pc
+    if isinstance(q, mm_write_op):
+        op = getattr(q.op, "__name__", "op")
+        return op if q.pc == "work" else f"{op}.{q.pc}"
+    return f"{kernel_class(q, q.pc)}.{q.pc}"

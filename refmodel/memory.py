@@ -6,18 +6,22 @@ path: it tries the access, takes a fault when the pte does not allow it, and ret
 fault sleeps where the kernel sleeps (on a page lock, in migration_entry_wait).
 """
 
-from .mm import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, is_cow_mapping
+import errno
+
+from .mm import (VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping, rss_fix_3_3,
+                 rss_on_migration)
 from .page import (PG_uptodate, Page, PageAnon, PageLocked, PageSwapCache,
                    TestSetPageLocked, get_page, unlock_page)
 from .mempolicy import alloc_page_vma
 from .page_alloc import ZERO_PFN
 from .pgtable import (PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT,
-                      _PAGE_RW, _PAGE_USER, is_swap_pte, pfn_pte, pte_dirty, pte_file,
+                      _PAGE_RW, _PAGE_USER, is_swap_pte, mk_pte, pte_dirty, pte_file,
                       pte_mkclean, pte_mkdirty, pte_mkold, pte_mkwrite, pte_mkyoung,
                       pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect, pte_young)
-from .rmap import (anon_vma_prepare, page_add_anon_rmap, page_add_file_rmap,
+from .rmap import (anon_vma_prepare, linear_page_index, page_add_anon_rmap, page_add_file_rmap,
                    page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap)
-from .sched import BLOCKED, KernelPath, down_read, up_read
+from .sched import BLOCKED, KernelPath, StepFacts, down_read, run, step, up_read
+from .shmem import shmem_nopage
 from .swap import (lru_cache_add_active, mark_page_accessed, page_cache_release,
                    set_page_dirty)
 from .swapfile import (can_share_swap_page, free_swap_and_cache, remove_exclusive_swap_page,
@@ -38,22 +42,9 @@ def vm_normal_page(k, vma, addr: int, pte: int) -> Page:
     return page
 
 
-def mk_pte(page: Page, prot: int) -> int:
-    """A present pte for page with protection prot."""
-    return pfn_pte(page.pfn, prot)
-
-
 def maybe_mkwrite(pte: int, vma) -> int:
     """Writable if the vma allows writes."""
     return pte_mkwrite(pte) if vma.vm_flags & VM_WRITE else pte
-
-
-def find_vma(mm, addr: int):
-    """The first vma with vm_end > addr (it may start above addr), or None."""
-    for vma in mm.mmap:
-        if vma.vm_end > addr:
-            return vma
-    return None
 
 
 # -- Faults -----------------------------------------------------------------------------
@@ -88,7 +79,6 @@ def do_anonymous_page(k, mm, vma, address: int, write: bool, node: int) -> int:
 def do_no_page(k, mm, vma, address: int, write: bool, node: int) -> int:
     """First touch of a file mapping: find or create the page-cache page (shmem_nopage),
     then map it, or for a private write map a private copy at once (early COW break)."""
-    from .shmem import shmem_nopage
     vpn = address >> PAGE_SHIFT
     new_page = shmem_nopage(k, vma, address, node)
     if new_page is None:
@@ -130,6 +120,8 @@ class user_access(KernelPath):
     __slots__ = ("mm", "addr", "write", "data", "length", "node", "faults",
                  "pfn", "orig_pte", "entry", "gup")
     first = "access"
+    history = ("faults",)                    # how many faults it took: history, not state
+    at_done = StepFacts(dead=("pfn", "orig_pte", "entry"))
 
     def __init__(self, tid, mm_id, addr, write, data=b"", length=0, node=0, gup=False):
         super().__init__(tid)
@@ -141,14 +133,8 @@ class user_access(KernelPath):
         # so the fault neither takes nor drops it.
         self.gup = gup
 
-    def held_refs(self) -> dict:
-        """Page references this fault holds while it sleeps or copies (pfn -> count)."""
-        if self.pc in ("migration_entry_wait", "do_swap_page_lock", "do_wp_page_copy",
-                       "find_lock_page"):
-            return {self.pfn: 1}
-        return {}
-
     # -- the CPU ----------------------------------------------------------------------
+    @step(dead=("pfn", "orig_pte", "entry"), effect="access")
     def access(self, k):
         """The MMU: do the access if the pte allows it (setting A/D bits), else fault."""
         mm = k.mms[self.mm]
@@ -173,6 +159,7 @@ class user_access(KernelPath):
         return None
 
     # -- the fault --------------------------------------------------------------------
+    @step(sleeps_on="mmap_sem", dead=("pfn", "orig_pte", "entry"))
     def do_page_fault(self, k):
         """arch do_page_fault + handle_mm_fault: find the vma, check rights, handle the pte."""
         mm = k.mms[self.mm]
@@ -235,12 +222,13 @@ class user_access(KernelPath):
     # -- file pages: find_lock_page ----------------------------------------------------
     def find_locked_page(self, k, vma):
         """The page-cache page for addr if it is there and locked by someone (else None)."""
-        from .rmap import linear_page_index
         pfn = vma.vm_file.f_mapping.page_tree.get(linear_page_index(vma, self.addr))
         if pfn is None or not PageLocked(k.pages[pfn]):
             return None
         return k.pages[pfn]
 
+    @step(sleeps_on="page_lock", page="pfn", doing="sleeps in find_lock_page on",
+          holds=("pfn",))
     def find_lock_page(self, k):
         """Sleep until the page is unlocked; if it left the page cache meanwhile (migrated,
         truncated) drop it and look again, else use it (shmem_getpage unlocks it at once)."""
@@ -313,6 +301,8 @@ class user_access(KernelPath):
         k.stat("migration_entry_waits")
         self.pc = "migration_entry_wait"
 
+    @step(sleeps_on="page_lock", page="pfn", doing="sleeps in migration_entry_wait on",
+          holds=("pfn",), dead=("orig_pte", "entry"))
     def migration_entry_wait(self, k):
         """wait_on_page_locked() then put_page(): sleeps until migration unlocks the page."""
         page = k.pages.get(self.pfn)
@@ -324,6 +314,7 @@ class user_access(KernelPath):
         self._return(k)
         return None
 
+    @step(sleeps_on="page_lock", page="pfn", doing="sleeps in lock_page on", holds=("pfn",))
     def do_swap_page_lock(self, k):
         """lock_page() the swap-cache page, then map it under the pte lock if the pte is unchanged."""
         page = k.pages[self.pfn]
@@ -374,6 +365,7 @@ class user_access(KernelPath):
         self.pfn, self.orig_pte = old.pfn, pte
         self.pc = "do_wp_page_copy"
 
+    @step(page="pfn", doing="copies (COW) from", holds=("pfn",), dead=("entry",))
     def do_wp_page_copy(self, k):
         """Copy the old page into a new one and, if the pte did not change meanwhile, map it."""
         mm = k.mms[self.mm]
@@ -444,9 +436,9 @@ def copy_migration_entry(k, src_mm, dst_mm, vma, addr: int, entry: int, rss: lis
             make_migration_entry_read(entry, k.swp_types))
     # 3.3, "mm: fix rss count leakage during migration": count the entry's page in the child.
     i = 1 if k.entry_page_anon(swp_offset(entry)) else 0
-    if i and k.cfg.rss_on_migration == "incdec":
+    if rss_on_migration(k, bool(i)):
         pass                         # V2: the entry is out of anon_rss until its restore
-    elif k.cfg.rss_fix_3_3:
+    elif rss_fix_3_3(k):
         rss[i] += 1
     else:
         dst_mm.rss_drift[i] -= 1
@@ -499,9 +491,9 @@ def zap_pte_range(k, mm, vma, start: int, end: int) -> None:
         # 3.3 "mm: fix rss count leakage during migration": 2.6.18 forgot the entry's page.
         if is_migration_entry(entry, k.swp_types):
             i = 1 if k.entry_page_anon(swp_offset(entry)) else 0
-            if i and k.cfg.rss_on_migration == "incdec":
+            if rss_on_migration(k, bool(i)):
                 pass                 # V2 took it out of anon_rss when it wrote the entry
-            elif k.cfg.rss_fix_3_3:
+            elif rss_fix_3_3(k):
                 if i:
                     mm.anon_rss -= 1
                 else:
@@ -517,3 +509,17 @@ def unmap_vmas(k, mm, vmas, start: int, end: int) -> None:
         s, e = max(start, vma.vm_start), min(end, vma.vm_end)
         if s < e:
             zap_pte_range(k, mm, vma, s, e)
+
+
+# -- make_pages_present: get_user_pages for mlock -----------------------------------------
+
+def make_pages_present(k, mm, start: int, end: int) -> None:
+    """Fault every page of [start, end) in, for write if the vma is writable."""
+    for addr in range(start, end, PAGE_SIZE):
+        vma = find_vma(mm, addr)
+        write = bool(vma.vm_flags & VM_WRITE)
+        # get_user_pages under the caller's mmap_sem: an empty access that faults as needed.
+        path = user_access(-1, mm.id, addr, write, b"", 0, k.mm_node(mm), gup=True)
+        run(k, path)
+        if path.error is not None:                 # get_user_pages: -EFAULT (VM_LOCKED stays)
+            raise OSError(errno.EFAULT, f"mlock: cannot fault in {addr:#x} ({path.error})")

@@ -12,11 +12,14 @@ than once are left where they are.
 
 import errno
 
-from .mm import VM_LOCKED
+from .migrate import isolate_lru_page, migrate_pages, migrate_prep, move_to_lru
+from .mm import VM_LOCKED, find_vma
 from .page import PageReserved, page_mapcount
 from .page_alloc import OutOfMemory, alloc_pages_node
 from .pgtable import PAGE_SHIFT, pte_present, pte_pfn
-from .sched import BLOCKED, DONE, KernelPath, down_read, up_read
+from .sched import (BLOCKED, DONE, KernelPath, down_read, down_write, run_sub, step, up_read,
+                    up_write)
+from .variants import migrate_2_6_17
 
 
 MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE = 0, 1, 2, 3
@@ -45,6 +48,13 @@ def alloc_page_vma(k, vma, addr: int, local_node: int):
     raise OutOfMemory(f"MPOL_BIND nodes {nodes} are full")
 
 
+def migration_through_swapcache(k) -> bool:
+    """Does this kernel migrate pages through the swap cache (2.6.17's migrate_pages, in
+    variants/), rather than with migration entries?  The series' whole point: patch 5/6
+    rips the swap-based code out and 6/6 puts the migration-entry code in its place."""
+    return k.cfg.migration == "swapcache"
+
+
 def vma_migratable(vma) -> bool:
     """VM_LOCKED (and I/O, hugetlb, pfn-map) vmas are not migrated by mempolicy code."""
     return not vma.vm_flags & VM_LOCKED
@@ -52,7 +62,6 @@ def vma_migratable(vma) -> bool:
 
 def check_range(k, mm, source: int, flags: int) -> list:
     """Isolate every present page of mm on node source that may move; returns their pfns."""
-    from .migrate import isolate_lru_page
     pagelist = []
     for vma in mm.mmap:
         if not vma_migratable(vma):
@@ -90,15 +99,14 @@ class do_migrate_pages(KernelPath):
         self.from_nodes, self.to_nodes = tuple(sorted(from_nodes)), tuple(sorted(to_nodes))
         self.tmp, self.busy, self.sub = self.from_nodes, 0, None
 
-    def held_refs(self) -> dict:
-        return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
-
+    @step(sleeps_on="mmap_sem")
     def start(self, k):
         if not down_read(k.mms[self.mm].mmap_sem, self.tid):
             return BLOCKED
         self.pc = "next_pair"
         return None
 
+    @step()
     def next_pair(self, k):
         """Pick <source, dest>, preferring a dest that is not itself still to be emptied."""
         source, dest = -1, 0
@@ -118,27 +126,19 @@ class do_migrate_pages(KernelPath):
         return None
 
     def migrate_to_node(self, k, source: int, dest: int) -> None:
-        """Isolate source's pages and start migrating them to dest."""
-        if k.cfg.migration == "swapcache":
-            # 2.6.17: check_range() starts with migrate_prep(), which fails without swap;
-            # migrate_to_node() ignores check_range's result [context: 2006 -mm patches],
-            # so migrate_pages(2) then returns 0 having moved nothing.
-            from .history import migrate_2_6_17 as old
-            if old.migrate_prep(k):
-                return
-            pagelist = check_range(k, k.mms[self.mm], source, self.flags)
-            if pagelist:
-                self.sub = old.migrate_pages(self.tid, pagelist, dest)
-                self.pc = "migrate"
+        """Isolate source's pages (check_range, which starts with migrate_prep()) and start
+        migrating them to dest.  migrate_to_node() ignores check_range's error [context:
+        2006 -mm patches]: 2.6.17 without swap returns 0, having moved nothing."""
+        if migrate_prep(k):
             return
-        from .migrate import migrate_pages
         pagelist = check_range(k, k.mms[self.mm], source, self.flags)
         if pagelist:
-            self.sub = migrate_pages(self.tid, pagelist, dest)
+            core = migrate_2_6_17.migrate_pages if migration_through_swapcache(k) else migrate_pages
+            self.sub = core(self.tid, pagelist, dest)
             self.pc = "migrate"
 
+    @step(runs="sub")
     def migrate(self, k):
-        from .migrate import run_sub
         if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
             return BLOCKED
         if self.sub.pc == DONE:
@@ -153,6 +153,7 @@ class do_migrate_pages(KernelPath):
                 self.result = self.busy
         return None
 
+    @step()
     def finish(self, k):
         up_read(k.mms[self.mm].mmap_sem, self.tid)
         self.pc = DONE
@@ -173,8 +174,10 @@ def mpol_check_policy(mode: int, nodes, online) -> int:
 def check_range_mbind(k, mm, start: int, end: int, nodes, flags: int):
     """check_range for mbind: -EFAULT for holes (unless DISCONTIG_OK), -EIO for a misplaced
     page under MPOL_MF_STRICT without MOVE; else isolate pages NOT on nodes (INVERT)."""
-    from .memory import find_vma
-    from .migrate import isolate_lru_page
+    if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
+        err = migrate_prep(k)
+        if err:
+            return err, []
     first = find_vma(mm, start)
     if first is None:
         return -errno.EFAULT, []
@@ -205,8 +208,7 @@ def check_range_mbind(k, mm, start: int, end: int, nodes, flags: int):
 
 def mbind_range(k, mm, start: int, end: int, policy) -> None:
     """Split vmas at start and end and give each the new policy."""
-    from .memory import find_vma
-    from .mmap import split_vma
+    from .mmap import split_vma      # mm/mmap.c calls into mm/memory.c, which calls alloc_page_vma
     addr = start
     while addr < end:
         vma = find_vma(mm, addr)
@@ -235,12 +237,8 @@ class do_mbind(KernelPath):
         self.mode, self.nodes, self.flags = mode, tuple(sorted(nodes)), flags
         self.sub, self.err = None, 0
 
-    def held_refs(self) -> dict:
-        return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
-
+    @step(sleeps_on="mmap_sem")
     def start(self, k):
-        from .migrate import migrate_pages
-        from .sched import down_write
         mm = k.mms[self.mm]
         if not down_write(mm.mmap_sem, self.tid):
             return BLOCKED
@@ -248,7 +246,6 @@ class do_mbind(KernelPath):
         flags = self.flags | MPOL_MF_INVERT | (MPOL_MF_DISCONTIG_OK if policy is None else 0)
         err, pagelist = check_range_mbind(k, mm, self.range_start, self.range_end, self.nodes, flags)
         if err:
-            from .migrate import move_to_lru
             for pfn in pagelist:
                 move_to_lru(k, k.pages[pfn])
             self.err = err
@@ -276,8 +273,8 @@ class do_mbind(KernelPath):
             return self.nodes[page.index % len(self.nodes)]
         return k.node_of_pid.get(mm.owner, 0)
 
+    @step(runs="sub")
     def migrate(self, k):
-        from .migrate import run_sub
         if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
             return BLOCKED
         if self.sub.pc == DONE:
@@ -287,8 +284,8 @@ class do_mbind(KernelPath):
             self.pc = "finish"
         return None
 
+    @step()
     def finish(self, k):
-        from .sched import up_write
         up_write(k.mms[self.mm].mmap_sem, self.tid)
         self.done(self.err)
         return None

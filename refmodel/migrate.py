@@ -7,33 +7,47 @@ slot and the contents to a new page (move_to_new_page), turn the entries back in
 the new page (remove_migration_ptes) -- or, on failure, to the old one -- and unlock.
 The whole of migrate_pages is one suspendable path: it stops where the kernel takes or
 drops the page lock, the anon_vma lock or i_mmap_lock, so that faults, fork and munmap
-can run in between.  Each place where the series' eras differ reads k.cfg once.
+can run in between.  Each decision where the series' eras differ is read by one function
+(migrate_prep, count_rule, v1_as_posted, migrate_max_passes...).  sys_move_pages, the
+CONFIG_NUMA half of the file, is move_pages.py.
 """
 
+import errno
+from typing import NamedTuple
+
+from .eras import NotInThisKernel
+from .mm import rss_on_migration
 from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
                    PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache,
                    TestSetPageLocked, page_count, page_mapcount, page_mapped, unlock_page)
-from .eras import NotInThisKernel
 from .page_alloc import OutOfMemory, alloc_pages_node
-from .pgtable import PAGE_SHIFT, is_swap_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present
-from .rmap import (SWAP_FAIL, page_add_anon_rmap, page_add_file_rmap, page_address_in_vma,
-                   page_address_space, try_to_unmap_one)
-from .sched import BLOCKED, DONE, KernelPath, down_read, spin_trylock, spin_unlock, up_read
+from .pgtable import PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite
+from .rmap import (SWAP_FAIL, file_pages_keep_entries, page_add_anon_rmap, page_add_file_rmap,
+                   page_address_in_vma, page_address_space, try_to_unmap_one)
+from .sched import BLOCKED, KernelPath, StepFacts, spin_trylock, spin_unlock, step
+from .swapfile import nr_swap_pages
 from .swap import isolate_lru_page as _take_off_lru
 from .swap import lru_cache_add, lru_cache_add_active, page_cache_release, set_page_dirty
 from .swapops import (BUG, is_migration_entry, is_write_migration_entry,
                       migration_entry_to_page, pte_to_swp_entry)
-from .memory import find_vma, mk_pte
-from .page import PageReserved
 
-EAGAIN, ENOMEM, EIO, EINVAL, ENOENT, EFAULT, EACCES, EPERM, ENODEV = 11, 12, 5, 22, 2, 14, 13, 1, 19
+EAGAIN, ENOMEM, EPERM, EBUSY = errno.EAGAIN, errno.ENOMEM, errno.EPERM, errno.EBUSY
 
 
 # -- Isolation and putback ------------------------------------------------------------
 
+def migrate_prep(k) -> int:
+    """Called before pages are isolated for migration: 0, or -ENODEV.  2.6.17's required a
+    swap device, since its migration borrowed swap entries (era decision needs_swap); 2.6.18's
+    only drains the per-CPU LRU lists (lru_add_drain_all), which the model does not have."""
+    if k.cfg.needs_swap and nr_swap_pages(k) <= 0:
+        return -errno.ENODEV
+    return 0
+
+
 def isolate_lru_page(page: Page) -> int:
     """Take page off the LRU for migration, holding a reference: 0, or -EBUSY."""
-    return 0 if _take_off_lru(page) else -16
+    return 0 if _take_off_lru(page) else -EBUSY
 
 
 def move_to_lru(k, page: Page) -> None:
@@ -76,7 +90,7 @@ def remove_migration_pte(k, vma, old: Page, new: Page) -> None:
     k.trace_event("remove_migration_pte", mm.id, addr, pte)
     if PageAnon(new):
         page_add_anon_rmap(new, vma, addr)
-        if k.cfg.rss_on_migration == "incdec":      # V2 only; undone before the merge
+        if rss_on_migration(k, True):               # V2 only; undone before the merge
             mm.anon_rss += 1
     else:
         page_add_file_rmap(new)
@@ -100,6 +114,12 @@ def rmap_anchor(k, page: Page):
     return mapping, "i_mmap_lock", mapping.i_mmap
 
 
+def v1_as_posted(k) -> bool:
+    """Does this kernel run V1 4/6 and 6/6 as posted, not as designed (an override of
+    rfc-v1: era decision v1_as_posted)?  Both their gaps read it."""
+    return k.cfg.v1_as_posted
+
+
 def v1_posted_anchor(k, new: Page):
     """V1 4/6's remove_migration_ptes as posted: nothing for a page that is not anonymous,
     else page_lock_anon_vma(new) -- NULL, and BUG_ON, when no present pte maps new."""
@@ -117,9 +137,9 @@ def remove_anchor(k, new: Page):
     path and migrate_pages' step path start their walk here."""
     if not k.cfg.has_remove_migration_ptes:                 # patch 4/6
         _no_remove_migration_ptes(k)
-    if k.cfg.v1_as_posted:
+    if v1_as_posted(k):
         return v1_posted_anchor(k, new)
-    if not PageAnon(new) and (k.cfg.restore_anon_only or k.cfg.file_pages != "entries"):
+    if not PageAnon(new) and (k.cfg.restore_anon_only or not file_pages_keep_entries(k)):
         return None                                 # V1/V2: file ptes were dropped instead
     return rmap_anchor(k, new)
 
@@ -141,7 +161,7 @@ def migrate_page_move_mapping(k, mapping, newpage: Page, page: Page) -> int:
     """
     if mapping is None:
         # patch 6/6 (V1) checked the count before unmapping and not after; V2 5/5 and 2.6.18 here.
-        if k.cfg.count_rule in ("2.6.18", "v2") and page_count(page) != 1:
+        if count_rule(k).after_unmapping and page_count(page) != 1:
             k.stat("migrate_count_mismatch")
             return -EAGAIN
         return 0
@@ -193,140 +213,125 @@ def page_mapping(k, page: Page):
     return page_address_space(k, page)
 
 
-# -- migrate_pages as a suspendable path -----------------------------------------------
+# -- unmap_and_move() and migrate_pages() as one suspendable path ------------------------
+#
+# The kernel's unmap_and_move() migrates one page; migrate_pages() calls it for each page of
+# each pass.  Here unmap_and_move is a class holding the steps of one page, and the
+# migrate_pages path is that class plus the pass loop (a subclass): one path object carries
+# both the list and the page in hand, as cheap to snapshot as the kernel's stack frame.
+# Steps end only where unmap_and_move takes (and may sleep on) the page lock, the anon_vma
+# lock or i_mmap_lock, or finishes one pte-lock section of an rmap walk.
 
-class migrate_pages(KernelPath):
-    """Up to ten passes of unmap_and_move() over isolated pages (force after pass 2).
+# Locals of the page in hand, all dead between two pages (see @step's dead).
+_PAGE = ("page", "newpage", "rc", "walk_i", "restore_to")
 
-    new_node is an int (every page to that node: new_node_page) or a tuple of
-    (pfn, node) pairs (sys_move_pages' new_page_node).  result: pages not migrated
-    (nr_failed + retry) or -ENOMEM; status maps pfn -> node or -errno as *result does.
+
+class unmap_and_move(KernelPath):
+    """unmap_and_move(): lock one isolated page, replace its ptes by migration entries
+    (try_to_unmap), move it to a new page (move_to_new_page), replace the entries by ptes to
+    the new page -- or, on failure, to the old one (remove_migration_ptes) -- and unlock it.
+
+    Locals (pfns): page, the page being migrated; newpage, its new page; rc, the result so
+    far; walk_i, the next vma of the rmap walk in progress; restore_to, the page that walk's
+    remove_migration_ptes(page, restore_to) makes ptes to (newpage, or page on failure).
+    Never run alone: the pass loop around it is migrate_pages (below), which supplies the
+    list and what its steps' facts name besides these (remaining, moved), and force,
+    nomem(), keep_listed(), set_status() and page_done().
     """
 
-    __slots__ = ("pages", "keep", "new_node", "pass_", "retry", "nr_failed", "i", "rc",
-                 "newpfn", "cur", "status", "walk", "walk_i", "walk_old", "walk_new",
-                 "walk_then", "moved")
-    first = "start"
-
-    def __init__(self, tid, pages, new_node):
-        super().__init__(tid)
-        # The kernel's list: this pass walks `pages`; pages to retry go to `keep`, which
-        # becomes the list of the next pass (list_del of the others, without O(n) deletes).
-        self.pages, self.keep = list(pages), []
-        self.new_node = new_node if isinstance(new_node, int) else dict(new_node)
-        self.pass_ = self.retry = self.nr_failed = self.i = self.rc = self.newpfn = self.cur = 0
-        self.status = {}
-        self.walk = self.walk_then = None
-        self.walk_i = self.walk_old = self.walk_new = 0
-        self.moved = 0
-
-    def held_refs(self) -> dict:
-        """Isolation references on the listed pages, and the new page's allocation ref."""
-        refs = {pfn: 1 for pfn in self.remaining()}
-        if self.pc not in ("start", "next_pass", "next_page", "get_new_page", "finish", DONE) \
-                and self.newpfn:
-            refs[self.newpfn] = refs.get(self.newpfn, 0) + 1
-        return refs
-
-    def remaining(self) -> list:
-        """Pages still on the kernel's list (kept for a retry, or not yet visited)."""
-        return self.keep + self.pages[self.i:]
-
-    # -- passes and pages ---------------------------------------------------------------
-    # Steps are fused where the kernel takes no lock in between: a step ends only where
-    # unmap_and_move takes (and may sleep on) the page lock, the anon_vma lock or i_mmap_lock,
-    # or finishes one pte-lock section of an rmap walk.
-    def start(self, k):
-        self.retry = 1
-        self.next_pass(k)
-
-    def next_pass(self, k):
-        """for (pass = 0; pass < 10 && retry; pass++): a new pass over the remaining list."""
-        if self.pass_ < k.cfg.max_passes and self.retry:     # 11 before -mm's simplification
-            k.stat("migrate_passes")
-            self.retry, self.i = 0, 0
-            self.pc = "get_new_page"
-        else:
-            self.rc = 0
-            self.pc = "finish"
+    __slots__ = _PAGE
 
     @property
     def force(self) -> bool:
+        """pass > 2: sleep in lock_page() instead of giving up on a locked page."""
         return self.pass_ > 2
 
-    def target_node(self, pfn: int) -> int | None:
-        if isinstance(self.new_node, int):
-            return self.new_node
-        return self.new_node.get(pfn)
-
-    # -- unmap_and_move ------------------------------------------------------------------
-    def get_new_page(self, k):
-        """Next page of the pass: allocate its target; a page with only our reference left
-        was freed under us (rc 0, nothing to do)."""
-        if self.i >= len(self.pages):
-            self.pass_ += 1
-            self.pages, self.keep, self.i = self.keep, [], 0
-            return self.next_pass(k)
-        page = k.pages[self.pages[self.i]]
-        self.cur = page.pfn
-        node = self.target_node(page.pfn)
-        try:
-            newpage = None if node is None else alloc_pages_node(k, node)
-        except OutOfMemory:
-            newpage = None
+    def begin(self, k, pfn: int, newpage) -> None:
+        """The first lines of unmap_and_move(page): newpage from get_new_page() (None:
+        -ENOMEM); a page with only our reference left was freed under us (rc 0)."""
+        self.page = pfn
         if newpage is None:
             self.rc = -ENOMEM
-            self.keep.append(page.pfn)
-            self.i += 1
-            self.pc = "finish"
-            return None
-        self.newpfn = newpage.pfn
-        if page_count(page) == 1:
-            self.rc = 0                              # freed from under us: done, but the
-            self.keep.append(page.pfn)               # page stays listed until putback
+            return self.nomem(k)
+        self.newpage = newpage.pfn
+        if page_count(k.pages[pfn]) == 1:
+            self.rc = 0                              # "page was freed from under us": done,
+            self.keep_listed(pfn)                    # but it stays listed until putback
             return self.move_newpage(k)
         self.rc = -EAGAIN
         self.pc = "lock_page"
-        return None
 
+    @step(sleeps_on="page_lock", holds=("remaining", "newpage"),
+          dead=("moved", "walk_i", "restore_to"))
     def lock_page(self, k):
         """TestSetPageLocked; from pass 3 on (force) sleep in lock_page() instead of giving up."""
-        page = k.pages[self.cur]
+        page = k.pages[self.page]
         if TestSetPageLocked(page):
             if not self.force:
                 return self.move_newpage(k)
             return BLOCKED
         # V1 patch 6/6 (and V2 5/5) checked the count before unmapping (mapcount + 1, +1 with
         # a mapping); 2.6.18 checks only after, in migrate_page_move_mapping (V2 both).
-        if k.cfg.count_rule in ("v1", "v2"):
+        if count_rule(k).before_unmapping:
             extra = 1 if page_mapping(k, page) is not None else 0
             if not page.mapping or page_count(page) != page_mapcount(page) + 1 + extra:
                 k.stat("migrate_count_mismatch")
                 return self.unlock(k)
-        # "allow migration of mlocked pages": before 2.6.18 a VM_LOCKED mapping made
-        # try_to_unmap fail for migration too; the 2.6.17 code turned that into -EPERM.
-        self.begin_walk(k, "unmap", page, page, "after_unmap")
+        self.pc = "try_to_unmap"
         return None
 
-    def after_unmap(self, k):
-        """try_to_unmap is done: move the page if nothing maps it any more, else roll back."""
-        page = k.pages[self.cur]
-        if not page_mapped(page):
+    # -- try_to_unmap(page, 1): the lock, then one vma (one pte-lock section) per step ---
+    @step(sleeps_on="rmap_lock", holds=("remaining", "newpage"),
+          dead=("moved", "walk_i", "restore_to"))
+    def try_to_unmap(self, k):
+        """Take the anon_vma lock (or i_mmap_lock) and unmap the page in the first vma."""
+        k.stat("rmap_walks")
+        page = k.pages[self.page]
+        anchor = rmap_anchor(k, page) if page_mapped(page) else None   # page_lock_anon_vma
+        if anchor is None or not anchor[2]:
             return self.move_to_new_page(k)
-        if self.walk == "unmap_failed":
-            self.rc = -EPERM                         # a VM_LOCKED vma refused (pre-2.6.18)
-        self.begin_walk(k, "remove", page, page, "unlock")   # rollback to the old page
+        if not spin_trylock(anchor[0], anchor[1], self.tid):
+            return BLOCKED
+        self.walk_i = 0
+        return self.try_to_unmap_one(k, anchor)
+
+    @step(holds=("remaining", "newpage"), dead=("moved", "restore_to"), walk="unmap")
+    def try_to_unmap_one(self, k, anchor=None):
+        """try_to_unmap_one() on the walk's next vma; the last one drops the walk's lock.
+        A VM_LOCKED vma that refuses (before 2.6.18's "allow migration of mlocked pages")
+        ends the walk with -EPERM."""
+        obj, attr, vmas = anchor or rmap_anchor(k, k.pages[self.page])
+        vma = vmas[self.walk_i]
+        self.walk_i += 1
+        page = k.pages[self.page]
+        failed = try_to_unmap_one(k, page, vma, True) == SWAP_FAIL
+        if failed:
+            self.rc = -EPERM                         # the 2.6.17 code's answer to VM_LOCKED
+        if not (failed or not page_mapped(page) or self.walk_i >= len(vmas)):
+            self.pc = "try_to_unmap_one"
+            return None
+        spin_unlock(obj, attr, self.tid)
+        # The pte and anon_vma locks are dropped here and move_to_new_page's count check
+        # comes later: a fault can pin the page in between (then -EAGAIN).
+        self.pc = "move_to_new_page"
         return None
 
+    # -- move_to_new_page(newpage, page) -------------------------------------------------
+    @step(holds=("remaining", "newpage"), dead=("moved", "walk_i", "restore_to"))
     def move_to_new_page(self, k):
-        """Lock newpage, give it page's mapping and index, and let the mapping move it."""
-        page, newpage = k.pages[self.cur], k.pages[self.newpfn]
+        """`if (!page_mapped(page)) rc = move_to_new_page(newpage, page)`: lock newpage, give
+        it page's mapping and index, and let the mapping move the page; then put the ptes
+        back, to newpage if that worked, else (or if the page is still mapped) to page."""
+        page = k.pages[self.page]
+        if page_mapped(page):
+            return self.rollback(k)
+        newpage = k.pages[self.newpage]
         if TestSetPageLocked(newpage):
             raise BUG("move_to_new_page: new page already locked")
         mapping = page_mapping(k, page)
         # V1 6/6 as posted returned for an anonymous page without a mapping before the two
         # lines that copy index and mapping (V2 5/5 added them to that branch).
-        if not (k.cfg.v1_as_posted and mapping is None):
+        if not (v1_as_posted(k) and mapping is None):
             newpage.index, newpage.mapping = page.index, page.mapping
         if mapping is None or mapping.a_ops in ("shmem", "swap"):
             rc = migrate_page(k, mapping, newpage, page)
@@ -335,10 +340,10 @@ class migrate_pages(KernelPath):
         self.rc = rc
         if rc == 0:
             k.migrating[page.pfn] = newpage.pfn
-            self.begin_walk(k, "remove", page, newpage, "move_to_new_page_done")
-            return None
+            return self.remove_migration_ptes_begin(k, newpage.pfn)
         newpage.mapping = 0
-        return self.move_to_new_page_done(k)
+        unlock_page(newpage)
+        return self.rollback(k)
 
     def fallback_migrate_page(self, k, mapping, newpage, page) -> int:
         """No ->migratepage: write a dirty page out first (entries removed before the
@@ -350,17 +355,50 @@ class migrate_pages(KernelPath):
             return -EAGAIN
         return migrate_page(k, mapping, newpage, page)
 
-    def move_to_new_page_done(self, k):
-        """Unlock newpage; on failure put the entries back to the old page."""
-        unlock_page(k.pages[self.newpfn])
-        if self.rc:
-            self.begin_walk(k, "remove", k.pages[self.cur], k.pages[self.cur], "unlock")
+    def rollback(self, k):
+        """`if (rc) remove_migration_ptes(page, page)`: the entries go back to the old page."""
+        return self.remove_migration_ptes_begin(k, self.page)
+
+    # -- remove_migration_ptes(page, restore_to): the lock, then one vma per step ---------
+    def remove_migration_ptes_begin(self, k, restore_to: int) -> None:
+        self.restore_to = restore_to
+        self.pc = "remove_migration_ptes"
+
+    @step(sleeps_on="rmap_lock", holds=("remaining", "newpage"), dead=("moved", "walk_i"))
+    def remove_migration_ptes(self, k):
+        """Take the anon_vma lock (or i_mmap_lock) of restore_to and restore the first vma."""
+        k.stat("rmap_walks")
+        anchor = remove_anchor(k, k.pages[self.restore_to])
+        if anchor is None or not anchor[2]:
+            return self.remove_migration_ptes_done(k)
+        if not spin_trylock(anchor[0], anchor[1], self.tid):
+            return BLOCKED
+        self.walk_i = 0
+        return self.remove_migration_pte(k, anchor)
+
+    @step(holds=("remaining", "newpage"), dead=("moved",), walk="remove")
+    def remove_migration_pte(self, k, anchor=None):
+        """remove_migration_pte() in the walk's next vma; the last one drops the walk's lock."""
+        obj, attr, vmas = anchor or rmap_anchor(k, k.pages[self.restore_to])
+        vma = vmas[self.walk_i]
+        self.walk_i += 1
+        remove_migration_pte(k, vma, k.pages[self.page], k.pages[self.restore_to])
+        if self.walk_i < len(vmas):
+            self.pc = "remove_migration_pte"
             return None
+        spin_unlock(obj, attr, self.tid)
+        return self.remove_migration_ptes_done(k)
+
+    def remove_migration_ptes_done(self, k):
+        """The walk is over: move_to_new_page ends with unlock_page(newpage); then unlock."""
+        if self.restore_to != self.page:
+            unlock_page(k.pages[self.newpage])
         return self.unlock(k)
 
+    # -- unlock: and move_newpage: -------------------------------------------------------
     def unlock(self, k):
         """Unlock the old page; unless we will retry it, take it off the list and put it back."""
-        page = k.pages[self.cur]
+        page = k.pages[self.page]
         unlock_page(page)
         k.migrating.pop(page.pfn, None)
         if self.rc != -EAGAIN:
@@ -369,13 +407,121 @@ class migrate_pages(KernelPath):
 
     def move_newpage(self, k):
         """Put the new page on the LRU (freeing it if unused), record the result, go on."""
-        newpage = k.pages[self.newpfn]
+        newpage = k.pages[self.newpage]
         node = newpage.node
         move_to_lru(k, newpage)
         self.set_status(k, node)
+        return self.page_done(k)
+
+
+class migrate_pages(unmap_and_move):
+    """migrate_pages(): up to ten passes of unmap_and_move() over a list of isolated pages
+    (force from pass 3 on).  Models mm/migrate.c of 2.6.18, line by line:
+
+        for(pass = 0; pass < 10 && retry; pass++)         start, next_pass (max_passes)
+          list_for_each_entry_safe(page, ...)              migrate_pages.unmap_and_move
+            unmap_and_move(get_new_page, private, page, pass > 2):
+              newpage = get_new_page(page, private, &result)   migrate_pages.unmap_and_move
+              if (page_count(page) == 1) goto move_newpage      (the same step)
+              TestSetPageLocked / lock_page(page)          unmap_and_move.lock_page
+              try_to_unmap(page, 1)                        unmap_and_move.try_to_unmap (the
+                                                           rmap lock, vma 0), .try_to_unmap_one
+              if (!page_mapped(page))
+                rc = move_to_new_page(newpage, page)       unmap_and_move.move_to_new_page
+                  remove_migration_ptes(page, newpage)     .remove_migration_ptes, then
+                                                           .remove_migration_pte per vma
+                  unlock_page(newpage)                     (the walk's last step)
+              if (rc) remove_migration_ptes(page, page)    .remove_migration_ptes (rollback)
+            unlock: unlock_page(page); move_to_lru(page)   (the walk's last step: unlock)
+            move_newpage: move_to_lru(newpage); *result    (the same step: move_newpage)
+            switch (rc): -ENOMEM: goto out; -EAGAIN: retry++; default: nr_failed++
+        out: putback_lru_pages(from)                       migrate_pages.finish
+        return nr_failed + retry (or rc)
+
+    new_node is an int (every page to that node: new_node_page) or a tuple of (pfn, node)
+    pairs (sys_move_pages' new_page_node).  result: pages not migrated (nr_failed + retry)
+    or -ENOMEM; status maps pfn -> node or -errno, as *result does.
+    """
+
+    __slots__ = ("pages", "keep", "new_node", "pass_", "retry", "nr_failed", "i", "status",
+                 "moved")
+    first = "start"
+    migrates = ("page", "remaining")         # the pages this path is migrating (invariants)
+    at_done = StepFacts(dead=("moved",) + _PAGE)
+
+    def __init__(self, tid, pages, new_node):
+        super().__init__(tid)
+        # The kernel's list: this pass walks `pages`; pages to retry go to `keep`, which
+        # becomes the list of the next pass (list_del of the others, without O(n) deletes).
+        self.pages, self.keep = list(pages), []
+        self.new_node = new_node if isinstance(new_node, int) else dict(new_node)
+        self.pass_ = self.retry = self.nr_failed = self.i = 0
+        self.status = {}
+        self.moved = 0
+        self.page = self.newpage = self.rc = self.walk_i = self.restore_to = 0
+
+    @property
+    def remaining(self) -> list:
+        """Pages still on the kernel's list (kept for a retry, or not yet visited)."""
+        return self.keep + self.pages[self.i:]
+
+    @step(holds=("remaining",), dead=("moved",) + _PAGE)
+    def start(self, k):
+        self.retry = 1
+        self.next_pass(k)
+
+    def next_pass(self, k):
+        """for (pass = 0; pass < 10 && retry; pass++): a new pass over the remaining list."""
+        if self.pass_ < migrate_max_passes(k) and self.retry:
+            k.stat("migrate_passes")
+            self.retry, self.i = 0, 0
+            self.pc = "unmap_and_move"
+        else:
+            self.rc = 0
+            self.pc = "finish"
+
+    def target_node(self, pfn: int) -> int | None:
+        if isinstance(self.new_node, int):
+            return self.new_node
+        return self.new_node.get(pfn)
+
+    @step(holds=("remaining",), dead=("moved",) + _PAGE)
+    def unmap_and_move(self, k):
+        """The next page of the pass (or the next pass) goes through unmap_and_move(): its
+        new page is allocated (get_new_page) in this step."""
+        if self.i >= len(self.pages):
+            self.pass_ += 1
+            self.pages, self.keep, self.i = self.keep, [], 0
+            return self.next_pass(k)
+        pfn = self.pages[self.i]
+        node = self.target_node(pfn)
+        try:
+            newpage = None if node is None else alloc_pages_node(k, node)
+        except OutOfMemory:
+            newpage = None
+        return self.begin(k, pfn, newpage)
+
+    def nomem(self, k):
+        """-ENOMEM from get_new_page: goto out (the page stays listed for putback)."""
+        self.keep_listed(self.page)
+        self.i += 1
+        self.pc = "finish"
+
+    def keep_listed(self, pfn: int) -> None:
+        """The page stays on the list: visited again in the next pass, put back at the end."""
+        self.keep.append(pfn)
+
+    def set_status(self, k, node):
+        """*result = rc or the new page's node (only for callers that asked)."""
+        if isinstance(self.new_node, int):
+            return
+        self.status[self.page] = self.rc if self.rc else node
+
+    def page_done(self, k):
+        """The switch on unmap_and_move's rc, then on to the next page."""
         if self.rc == -EAGAIN:
             self.retry += 1
-            self.keep.append(self.cur)               # stays on the list for the next pass
+            self.keep_listed(self.page)              # stays on the list for the next pass
             k.stat("migrate_retries")
         elif self.rc == 0:
             self.moved += 1
@@ -384,18 +530,13 @@ class migrate_pages(KernelPath):
             self.nr_failed += 1
             k.stat("pgmigrate_fail")
         self.i += 1
-        self.pc = "get_new_page"
+        self.pc = "unmap_and_move"
         return None
 
-    def set_status(self, k, node):
-        """*result = rc or the new page's node (only for callers that asked)."""
-        if isinstance(self.new_node, int):
-            return
-        self.status[self.cur] = self.rc if self.rc else node
-
+    @step(holds=("remaining",), dead=("moved", "page", "newpage", "walk_i", "restore_to"))
     def finish(self, k):
         """putback_lru_pages() on whatever is left; return nr_failed + retry (or -ENOMEM)."""
-        for pfn in self.remaining():
+        for pfn in self.remaining:
             move_to_lru(k, k.pages[pfn])
         if self.rc == 0 and self.retry:
             k.stat("pgmigrate_fail", self.retry)
@@ -403,163 +544,26 @@ class migrate_pages(KernelPath):
         self.done(self.rc if self.rc else self.nr_failed + self.retry)
         return None
 
-    # -- rmap walks: the lock, then one vma (one pte-lock section) per step --------------
-    def begin_walk(self, k, kind: str, old: Page, new: Page, then: str) -> None:
-        self.walk, self.walk_i, self.walk_then = kind, 0, then
-        self.walk_old, self.walk_new = old.pfn, new.pfn
-        self.pc = "walk_lock"
 
-    def _anchor(self, k):
-        """(object, lock attribute, vmas) of this walk, or None if there is nothing to walk."""
-        if self.walk == "remove":
-            return remove_anchor(k, k.pages[self.walk_new])
-        page = k.pages[self.walk_old]
-        if not page_mapped(page):
-            return None                             # page_lock_anon_vma: nothing maps it
-        return rmap_anchor(k, page)
-
-    def walk_lock(self, k):
-        """Take the anon_vma lock (or i_mmap_lock) and do the walk's first vma."""
-        k.stat("rmap_walks")
-        anchor = self._anchor(k)
-        if anchor is None or not anchor[2]:
-            return getattr(self, self.walk_then)(k)
-        obj, attr, _ = anchor
-        if not spin_trylock(obj, attr, self.tid):
-            return BLOCKED
-        return self.walk_vma(k, anchor)
-
-    def walk_vma(self, k, anchor=None):
-        """One vma of the walk, under its pte lock; the last one drops the walk's lock."""
-        obj, attr, vmas = anchor or rmap_anchor(
-            k, k.pages[self.walk_new if self.walk == "remove" else self.walk_old])
-        vma = vmas[self.walk_i]
-        self.walk_i += 1
-        old = k.pages[self.walk_old]
-        if self.walk == "remove":
-            remove_migration_pte(k, vma, old, k.pages[self.walk_new])
-            last = self.walk_i >= len(vmas)
-        else:
-            if try_to_unmap_one(k, old, vma, True) == SWAP_FAIL:
-                self.walk = "unmap_failed"
-            last = self.walk == "unmap_failed" or not page_mapped(old) or self.walk_i >= len(vmas)
-        if not last:
-            self.pc = "walk_vma"
-            return None
-        spin_unlock(obj, attr, self.tid)
-        if self.walk != "remove":
-            # The pte and anon_vma locks are dropped here and move_to_new_page's count
-            # check comes later: a fault can pin the page in between (then -EAGAIN).
-            self.pc = self.walk_then
-            return None
-        return getattr(self, self.walk_then)(k)
+class CountRule(NamedTuple):
+    """Where migration checks the page's references."""
+    before_unmapping: bool        # V1 6/6: mapcount + 1 (+ 1 with a mapping), page locked
+    after_unmapping: bool         # 2.6.18, in migrate_page_move_mapping: 1 for an anon page
 
 
-def run_sub(k, path, sub_attr: str = "sub"):
-    """Step a sub-path held by path; returns BLOCKED, or None (its pc tells if it finished)."""
-    sub = getattr(path, sub_attr)
-    return getattr(sub, sub.pc)(k)
+_COUNT_RULES = {"v1": CountRule(True, False), "v2": CountRule(True, True),
+                "2.6.18": CountRule(False, True)}
 
 
-# -- move_pages(2) ------------------------------------------------------------------------
-
-from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT  # noqa: E402,F401 (re-exported)
-MAX_NUMNODES = 64                 # x86-64, CONFIG_NODES_SHIFT = 6
-
-
-def follow_page(k, vma, addr: int):
-    """The page a present pte at addr maps, or None (no page, swap or migration entry)."""
-    pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0)
-    return k.pages[pte_pfn(pte)] if pte_present(pte) else None
+def count_rule(k) -> CountRule:
+    """Where this kernel checks the count (era decision count_rule): V1 before unmapping,
+    2.6.18 after, V2 5/5 both."""
+    return _COUNT_RULES[k.cfg.count_rule]
 
 
-class do_move_pages(KernelPath):
-    """sys_move_pages with nodes: isolate each page that should move, then migrate_pages.
-
-    pm is a tuple of [addr, node, status] entries; result is migrate_pages' count of pages
-    not migrated, or -ENOENT if nothing could be isolated (then no status is reported).
-    """
-
-    __slots__ = ("mm", "pm", "migrate_all", "sub")
-
-    def __init__(self, tid, mm_id, pm, migrate_all):
-        super().__init__(tid)
-        self.mm, self.pm, self.migrate_all, self.sub = mm_id, tuple(pm), migrate_all, None
-
-    def held_refs(self) -> dict:
-        return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
-
-    def start(self, k):
-        mm = k.mms[self.mm]
-        if not down_read(mm.mmap_sem, self.tid):
-            return BLOCKED
-        pm, pagelist = [], []
-        first = {}                        # pfn -> index of the first entry naming that page
-        for addr, node, _ in self.pm:
-            page_pfn = 0                               # ZERO_PAGE(0): matches nothing moved
-            vma = find_vma(mm, addr)                   # note: vm_start is not checked
-            if vma is None:
-                err = -EFAULT
-            else:
-                page = follow_page(k, vma, addr)
-                if page is None:
-                    err = -ENOENT
-                elif PageReserved(page):
-                    err = -ENOENT                      # the ZERO_PAGE
-                else:
-                    page_pfn = page.pfn                # pp->page: set before any other check
-                    first.setdefault(page.pfn, len(pm))
-                    err = page.node
-                    if err != node:
-                        err = -EACCES
-                        if page_mapcount(page) <= 1 or self.migrate_all:
-                            err = isolate_lru_page(page)
-                            if err == 0:
-                                pagelist.append(page.pfn)
-            pm.append((addr, node, err, page_pfn))
-        self.pm = tuple(pm)
-        if pagelist:
-            # new_page_node: the target and the status slot of a page are those of the
-            # FIRST entry that names it, even if a later entry is the one that isolated it.
-            targets = {pfn: pm[first[pfn]][1] for pfn in pagelist}
-            self.sub = migrate_pages(self.tid, pagelist, targets)
-            self.pc = "migrate"
-        else:
-            self.result = -ENOENT
-            self.pc = "finish"
-        return None
-
-    def migrate(self, k):
-        if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
-            return BLOCKED
-        if self.sub.pc == DONE:
-            status = self.sub.status
-            seen = set()
-            pm = []
-            for addr, node, err, pfn in self.pm:
-                if pfn in status and pfn not in seen:
-                    err = status[pfn]                  # *result: the first entry for the page
-                    seen.add(pfn)
-                pm.append((addr, node, err, pfn))
-            self.pm = tuple(pm)
-            self.result = self.sub.result
-            self.pc = "finish"
-        return None
-
-    def finish(self, k):
-        up_read(k.mms[self.mm].mmap_sem, self.tid)
-        self.pc = DONE
-        return None
-
-
-def do_pages_stat(k, mm, addrs) -> list:
-    """sys_move_pages without nodes: where is each page?  node, -EFAULT or -ENOENT."""
-    out = []
-    for addr in addrs:
-        vma = find_vma(mm, addr)
-        if vma is None:
-            out.append(-EFAULT)
-            continue
-        page = follow_page(k, vma, addr)
-        out.append(-ENOENT if page is None or PageReserved(page) else page.node)
-    return out
+def migrate_max_passes(k) -> int:
+    """How many passes migrate_pages makes (era decision max_passes): 2.6.17's loop
+    (`if (retry && pass++ < 10) goto redo`, 11 passes) survived V1 and V2; 2.6.18's
+    `for (pass = 0; pass < 10 && retry; pass++)` came with "page migration: simplify
+    migrate_pages" in -mm."""
+    return k.cfg.max_passes

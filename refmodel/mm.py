@@ -30,6 +30,19 @@ def vm_flag_string(flags: int) -> str:
     return "".join(c if flags & f else "-" for f, c in VM_FLAG_NAMES)
 
 
+def rss_on_migration(k, anon: bool) -> bool:
+    """Is a migration entry for an anonymous page out of anon_rss while it is in place?
+    V2 2/5 decremented anon_rss when it wrote the entry and incremented it on restore;
+    "do not inc/dec rss counters" undid that before the merge (era decision)."""
+    return anon and k.cfg.rss_on_migration == "incdec"
+
+
+def rss_fix_3_3(k) -> bool:
+    """Do fork and munmap count a migration entry in rss?  2.6.18 forgot the entry's page
+    (rss_drift); 3.3's "mm: fix rss count leakage during migration" counts it (era decision)."""
+    return k.cfg.rss_fix_3_3
+
+
 def is_cow_mapping(flags: int) -> bool:
     """Private and potentially writable: fork must write-protect it (include/linux/mm.h)."""
     return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE
@@ -152,6 +165,17 @@ class File:
 
     def __repr__(self) -> str:
         return f"<file {self.name!r} {self.npages} pages>"
+
+
+def find_vma(mm, addr: int):
+    """The first vma with vm_end > addr (it may start above addr), or None.
+
+    Defined in mm/mmap.c; here, beside the structures it walks, so that mm/memory.c's
+    faults and mm/mmap.c's system calls can both use it."""
+    for vma in mm.mmap:
+        if vma.vm_end > addr:
+            return vma
+    return None
 
 
 def vma_pages_of(start: int, end: int) -> int:

@@ -1,5 +1,6 @@
 """Mapping and unmapping: do_mmap_pgoff, get_unmapped_area, split_vma, do_munmap, exit_mmap,
-and mlock (mm/mlock.c) which changes only vm_flags and faults pages in.
+and mlock (mm/mlock.c) which changes only vm_flags and faults pages in; mm_write_op, the
+path of a system call that holds mmap_sem for write around such work.
 
 Models mm/mmap.c and mm/mlock.c of Linux 2.6.18:
 https://elixir.bootlin.com/linux/v2.6.18/source/mm/mmap.c
@@ -9,11 +10,13 @@ vma; there is no stack or brk; addresses are handed out bottom-up from TASK_UNMA
 
 import errno
 
-from .memory import find_vma, unmap_vmas
+from .memory import make_pages_present, unmap_vmas
 from .mm import (VM_EXEC, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE,
-                 VM_READ, VM_SHARED, VM_WRITE, vm_area_struct)
+                 VM_READ, VM_SHARED, VM_WRITE, find_vma, vm_area_struct)
 from .pgtable import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, protection_map
 from .rmap import __anon_vma_link, anon_vma_unlink
+from .sched import BLOCKED, DONE, KernelPath, down_write, step, up_write
+from .shmem import shmem_file_setup, shmem_release
 
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0x0, 0x1, 0x2, 0x4
 MAP_SHARED, MAP_PRIVATE, MAP_TYPE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x0F, 0x10, 0x20
@@ -80,7 +83,6 @@ def unlink_file_vma(vma) -> None:
 def do_mmap_pgoff(k, mm, file, addr: int, length: int, prot: int, flags: int, pgoff: int) -> int:
     """mmap(): check the arguments like the kernel, pick an address, add a vma; no page
     is touched until the first fault."""
-    from .shmem import shmem_file_setup
     if length == 0:
         raise OSError(errno.EINVAL, "mmap: zero length")
     if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC):
@@ -136,7 +138,6 @@ def split_vma(k, mm, vma, addr: int, new_below: bool):
 def remove_vma(k, vma) -> None:
     """free_pgtables + remove_vma: leave the anon_vma (freeing it if last) and the i_mmap;
     the file reference goes too (fput), which deletes an unlinked file with its last map."""
-    from .shmem import shmem_release
     anon_vma_unlink(k, vma)
     unlink_file_vma(vma)
     if vma.vm_file is not None:
@@ -177,20 +178,6 @@ def exit_mmap(k, mm) -> None:
 
 
 # -- mlock (mm/mlock.c) -----------------------------------------------------------------
-
-def make_pages_present(k, mm, start: int, end: int) -> None:
-    """Fault every page of [start, end) in, for write if the vma is writable."""
-    from .memory import user_access
-    from .sched import run
-    for addr in range(start, end, PAGE_SIZE):
-        vma = find_vma(mm, addr)
-        write = bool(vma.vm_flags & VM_WRITE)
-        # get_user_pages under the caller's mmap_sem: an empty access that faults as needed.
-        path = user_access(-1, mm.id, addr, write, b"", 0, k.mm_node(mm), gup=True)
-        run(k, path)
-        if path.error is not None:                 # get_user_pages: -EFAULT (VM_LOCKED stays)
-            raise OSError(errno.EFAULT, f"mlock: cannot fault in {addr:#x} ({path.error})")
-
 
 def mlock_fixup(k, mm, vma, start: int, end: int, newflags: int) -> None:
     """Give [start, end) of vma the new flags, splitting it; fault the pages in if locking.
@@ -234,3 +221,56 @@ def sys_mlock(k, mm, start: int, length: int, on: bool = True) -> int:
     if end == start:
         return 0
     return do_mlock(k, mm, start, end - start, on)
+
+
+# -- a system call that changes an address space, as a kernel path -----------------------
+
+class mm_write_op(KernelPath):
+    """munmap(2), mprotect(2), exit: down_write(mmap_sem), op(k, mm, *args), up_write.
+
+    Linking or unlinking a vma (munmap, exit, mmap) takes anon_vma->lock and i_mmap_lock,
+    so the work waits while an rmap walk holds one across its steps; a class that never
+    relinks vmas says so with waits_for_rmap_locks = False (mprotect_op)."""
+
+    __slots__ = ("mm", "op", "args")
+    waits_for_rmap_locks = True
+
+    def __init__(self, tid, mm_id, op, args):
+        super().__init__(tid)
+        self.mm, self.op, self.args = mm_id, op, args
+
+    @step(sleeps_on="mmap_sem")
+    def start(self, k):
+        if not down_write(k.mms[self.mm].mmap_sem, self.tid):
+            return BLOCKED
+        self.pc = "work"
+        return None
+
+    @step(sleeps_on="rmap_lock", effect="changes_mm")
+    def work(self, k):
+        mm = k.mms[self.mm]
+        if self.waits_for_rmap_locks and rmap_lock_held_by_other(mm, self.tid):
+            return BLOCKED
+        try:
+            self.result = self.op(k, mm, *self.args)
+        except OSError as e:
+            self.error = e
+        self.pc = "finish"
+        return None
+
+    @step(dead=("result", "error"))
+    def finish(self, k):
+        up_write(k.mms[self.mm].mmap_sem, self.tid)
+        self.pc = DONE
+        return None
+
+
+def rmap_lock_held_by_other(mm, tid) -> bool:
+    """Does another task hold the anon_vma lock or i_mmap_lock of one of mm's vmas?"""
+    for vma in mm.mmap:
+        av = vma.anon_vma
+        if av is not None and av.lock not in (None, tid):
+            return True
+        if vma.vm_file is not None and vma.vm_file.f_mapping.i_mmap_lock not in (None, tid):
+            return True
+    return False

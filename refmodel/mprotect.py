@@ -7,9 +7,9 @@ and, since the R/W migration-entry patch, downgrades WRITE migration entries to 
 
 import errno
 
-from .memory import find_vma
-from .mm import VM_EXEC, VM_READ, VM_WRITE
-from .mmap import PAGE_ALIGN, PROT_EXEC, PROT_READ, PROT_WRITE, calc_vm_prot_bits, split_vma, vm_get_page_prot
+from .mm import VM_EXEC, VM_READ, VM_WRITE, find_vma
+from .mmap import (PAGE_ALIGN, PROT_EXEC, PROT_READ, PROT_WRITE, calc_vm_prot_bits, mm_write_op,
+                   split_vma, vm_get_page_prot)
 from .pgtable import PAGE_MASK, PAGE_SHIFT, is_swap_pte, pte_modify, pte_present
 from .swapops import (is_write_migration_entry, make_migration_entry_read, pte_to_swp_entry,
                       swp_entry_to_pte)
@@ -74,3 +74,15 @@ def sys_mprotect(k, mm, start: int, length: int, prot: int) -> int:
         vma = find_vma(mm, nstart)
         if vma is None or vma.vm_start != nstart:
             raise OSError(errno.ENOMEM, "mprotect: hole in range")
+
+
+class mprotect_op(mm_write_op):
+    """mprotect(2) as a path: sys_mprotect under mmap_sem for write.  Unlike munmap's, its
+    work does not wait for an rmap walk's anon_vma lock or i_mmap_lock (the model takes
+    none when mprotect changes a vma's flags, split or not)."""
+
+    __slots__ = ()
+    waits_for_rmap_locks = False
+
+    def __init__(self, tid, mm_id, args):
+        super().__init__(tid, mm_id, sys_mprotect, args)

@@ -27,6 +27,7 @@ FLAG_NAMES = {PG_locked: "locked", PG_error: "error", PG_referenced: "referenced
               PG_reserved: "reserved", PG_private: "private", PG_writeback: "writeback",
               PG_swapcache: "swapcache"}
 
+LOCKED = 1 << PG_locked      # the PG_locked bit as a mask (the hottest flag test)
 PAGE_MAPPING_ANON = 1
 ZERO_BYTES = bytes(PAGE_SIZE)
 
@@ -62,7 +63,7 @@ class Page:
 
     @property
     def locked(self) -> bool:
-        return bool(self.flags & 1)
+        return bool(self.flags & LOCKED)
 
     def snapshot(self) -> tuple:
         """Everything about this page, as a hashable tuple."""
@@ -100,7 +101,7 @@ def PageAnon(page: Page) -> bool:
 
 
 def PageLocked(page: Page) -> bool:
-    return bool(page.flags & (1 << PG_locked))
+    return bool(page.flags & LOCKED)
 
 
 def PageSwapCache(page: Page) -> bool:
@@ -144,13 +145,13 @@ def put_page_testzero(page: Page) -> bool:
 
 def TestSetPageLocked(page: Page) -> bool:
     """Try to take the page lock: returns True if it was already held (and so not taken)."""
-    was = page.flags & 1
-    page.flags |= 1
+    was = page.flags & LOCKED
+    page.flags |= LOCKED
     return bool(was)
 
 
 def unlock_page(page: Page) -> None:
     """Release the page lock; sleepers in lock_page/wait_on_page_locked become runnable."""
-    if not page.flags & 1:
+    if not page.flags & LOCKED:
         raise BUG(f"unlock_page on unlocked page {page.pfn}")
-    page.flags &= ~1
+    page.flags &= ~LOCKED

@@ -6,7 +6,7 @@ Each node owns a contiguous range of pfns.  Only pages in use have a struct page
 model (k.pages); a free pfn is either on its node's free list or has never been used.
 """
 
-from .page import PAGE_MAPPING_ANON, Page, page_mapcount
+from .page import PAGE_MAPPING_ANON, PG_swapcache, Page, page_mapcount
 from .swapops import BUG
 
 ZERO_PFN = 0     # the ZERO_PAGE lives at pfn 0 of node 0 and is never freed
@@ -65,7 +65,7 @@ def free_hot_cold_page(k, page: Page) -> None:
 
     free_pages_check() in the kernel reports a "bad page" if it is still mapped or locked.
     """
-    if page_mapcount(page) != 0 or page.locked or page.flags & (1 << 15):
+    if page_mapcount(page) != 0 or page.locked or page.flags & (1 << PG_swapcache):
         raise BUG(f"bad page state while freeing: {page!r}")
     if page.mapping & PAGE_MAPPING_ANON:
         page.mapping = 0

@@ -76,6 +76,11 @@ def pfn_pte(pfn: Pfn, prot: int) -> Pte:
     return (pfn << PAGE_SHIFT) | prot
 
 
+def mk_pte(page, prot: int) -> Pte:
+    """A present pte for page (a struct page: its pfn) with protection prot."""
+    return pfn_pte(page.pfn, prot)
+
+
 def pte_write(pte: Pte) -> bool:
     """Writable?"""
     return bool(pte & _PAGE_RW)

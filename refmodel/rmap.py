@@ -6,7 +6,7 @@ every vma that may map them; file pages point at an address_space, whose i_mmap 
 vmas mapping the file.  try_to_unmap() here is reclaim's; migration's variant is migrate.py's.
 """
 
-from .mm import VM_LOCKED, anon_vma
+from .mm import VM_LOCKED, anon_vma, rss_on_migration
 from .page import (PAGE_MAPPING_ANON, Page, PageAnon, PageSwapCache, page_mapped)
 from .pgtable import (PAGE_SHIFT, pte_dirty, pte_pfn, pte_present, pte_write, pte_young,
                       pte_mkold)
@@ -187,6 +187,13 @@ def page_referenced(k, page: Page) -> int:
 
 # -- Unmapping for reclaim ------------------------------------------------------------
 
+def file_pages_keep_entries(k) -> bool:
+    """Does migration replace a file page's ptes by migration entries (04e62a29 "use
+    migration entries for file pages"), rather than dropping them for the page to be
+    faulted in again, as V1 and V2 did (era decision file_pages)?"""
+    return k.cfg.file_pages == "entries"
+
+
 def try_to_unmap_one(k, page: Page, vma, migration: bool) -> int:
     """Replace the pte mapping page in vma: by a swap pte (swap-cache anon), a migration
     entry (migration), or nothing (file pages under reclaim)."""
@@ -225,12 +232,12 @@ def try_to_unmap_one(k, page: Page, vma, migration: bool) -> int:
                           + ("" if migration else " (reclaim)"))
             entry = make_migration_entry(page, pte_write(pteval), k.swp_types)
             k.stat("migration_entries_set")
-            if k.cfg.rss_on_migration == "incdec":
+            if rss_on_migration(k, True):
                 mm.anon_rss -= 1
         mm.pgtable[vpn] = swp_entry_to_pte(entry)
         if not PageSwapCache(page):
             k.trace_event("set_migration_pte", mm.id, address, mm.pgtable[vpn])
-    elif migration and k.cfg.file_pages == "entries":
+    elif migration and file_pages_keep_entries(k):
         # 04e62a29 "use migration entries for file pages": linear file mappings keep an
         # entry too, instead of losing the pte (V1 dropped it and the page re-faulted).
         entry = make_migration_entry(page, pte_write(pteval), k.swp_types)

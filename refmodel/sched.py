@@ -5,7 +5,30 @@ mmap_sem, anon_vma lock, i_mmap_lock).  Critical sections under a spinlock are o
 A path is a small object: its program counter (the name of its next step method) and its
 locals (ints and tuples only, in __slots__), so that the explorer can snapshot and hash it.
 The façade simply drives each path to completion; the explorer interleaves several.
+
+Each step method declares its facts on itself with @step (as Hypothesis' @rule does); the
+instruments -- the explorer, the invariant checker, the trace renderer, the scheduler game --
+read them through facts(path), never through tables keyed by step names:
+
+    sleeps_on  what the step may sleep on: "mmap_sem", "page_lock", "rmap_lock" (the
+               anon_vma lock or i_mmap_lock), or None if it never sleeps
+    page       the local naming the page the step sleeps on (or copies from) while it holds
+               a reference to it; doing says how, in words ("sleeps in lock_page on")
+    holds      locals naming pages the path holds a reference to while this is its next
+               step (an int is one pfn; a list or tuple, one reference per pfn in it)
+    dead       locals whose values are dead while this is the next step: no later step reads
+               them before writing them again (the explorer leaves them out of the state)
+    runs       the local holding a sub-path that this step drives (sched.run runs it directly)
+    walk       "unmap" or "remove": the step visits one vma of migration's rmap walk
+    effect     what the step may do to the memory a process sees, for the oracle:
+               "access" (a user access may complete), "copies_ptes" (fork copies one vma's
+               ptes into the child), "changes_mm" (munmap, mprotect or exit does its work)
+
+A path's facts when it has finished are its class's at_done; locals that record history
+only (a fault counter) are its class's history, never part of a state.
 """
+
+from typing import NamedTuple
 
 from .swapops import BUG
 
@@ -17,11 +40,98 @@ class Deadlock(RuntimeError):
     """A path would sleep forever: nothing else can run to wake it (façade mode)."""
 
 
+class StepFacts(NamedTuple):
+    """What a step declares about itself (see the module docstring)."""
+    sleeps_on: str | None = None
+    page: str | None = None
+    doing: str = ""
+    holds: tuple = ()
+    dead: tuple = ()
+    runs: str | None = None
+    walk: str | None = None
+    effect: str | None = None
+
+
+SLEEPS_ON = (None, "mmap_sem", "page_lock", "rmap_lock")
+WALKS = (None, "unmap", "remove")
+EFFECTS = (None, "access", "copies_ptes", "changes_mm")
+
+
+def step(**declared):
+    """Decorator: the method is a step of its kernel path, with these facts."""
+    f = StepFacts(**declared)
+    if f.sleeps_on not in SLEEPS_ON or f.walk not in WALKS or f.effect not in EFFECTS:
+        raise ValueError(f"unknown step fact in {declared}")
+    if isinstance(f.holds, str) or isinstance(f.dead, str):
+        raise ValueError("holds and dead are tuples of local names")
+
+    def mark(method):
+        method.step_facts = f
+        return method
+    return mark
+
+
+_FACTS: dict = {}              # (class, pc) -> StepFacts
+
+
+def facts(path, pc: str | None = None) -> StepFacts:
+    """The facts of path's next step (or of step pc): declared by @step on the method, or
+    inherited from the method it overrides; a finished path's are its class's at_done."""
+    key = (type(path), path.pc if pc is None else pc)
+    f = _FACTS.get(key)                      # (the instruments ask this for every step)
+    return f if f is not None else step_facts(*key)
+
+
+def step_facts(cls, pc: str) -> StepFacts:
+    """The facts of step pc of kernel path class cls."""
+    f = _FACTS.get((cls, pc))
+    if f is None:
+        f = _FACTS[(cls, pc)] = _declared(cls, pc)
+    return f
+
+
+def _declared(cls, pc: str) -> StepFacts:
+    if pc == DONE:
+        return cls.at_done
+    for c in cls.__mro__:
+        method = c.__dict__.get(pc)
+        if method is not None and hasattr(method, "step_facts"):
+            return method.step_facts
+    raise TypeError(f"{cls.__name__}.{pc} is not a declared step: decorate it with @step(...)")
+
+
+def chain(path) -> list:
+    """The path and the sub-paths it is driving, outermost first."""
+    out = [path]
+    while True:
+        runs = facts(path).runs
+        if not runs:
+            return out
+        path = getattr(path, runs)
+        if path is None:
+            return out
+        out.append(path)
+
+
+def innermost(path):
+    """The path whose step runs when path takes its next step (a sub-path's, if it drives one
+    that has not finished)."""
+    while True:
+        runs = facts(path).runs
+        sub = getattr(path, runs) if runs else None
+        if sub is None or sub.pc == DONE:
+            return path
+        path = sub
+
+
 class KernelPath:
     """Base class: subclasses name their steps as methods and keep locals in __slots__."""
 
     __slots__ = ("tid", "pc", "result", "error")
     first = "start"
+    at_done = StepFacts()          # the facts of a finished path
+    history: tuple = ()            # locals that record history only (never part of a state)
+    migrates: tuple = ()           # locals naming the pages the path is migrating (if any)
 
     def __init__(self, tid: int):
         self.tid = tid
@@ -34,8 +144,20 @@ class KernelPath:
         return getattr(self, self.pc)(k)
 
     def held_refs(self) -> dict:
-        """Page references the path holds between steps (pfn -> count); none by default."""
-        return {}
+        """Page references the path holds before its next step (pfn -> count), as its
+        step declares them (holds), with those of the sub-path it drives (runs)."""
+        f = facts(self)
+        refs: dict = {}
+        for name in f.holds:
+            v = getattr(self, name)
+            for pfn in ((v,) if isinstance(v, int) else v):
+                refs[pfn] = refs.get(pfn, 0) + 1
+        if f.runs:
+            sub = getattr(self, f.runs)
+            if sub is not None:
+                for pfn, n in sub.held_refs().items():
+                    refs[pfn] = refs.get(pfn, 0) + n
+        return refs
 
     def done(self, result=None):
         """Finish the path with a result."""
@@ -84,13 +206,21 @@ def run(k, path: KernelPath, limit: int = 100_000_000) -> KernelPath:
         pc = path.pc
         if pc == DONE:
             return path
-        sub = getattr(path, "sub", None)
-        if sub is not None and pc == "migrate" and sub.pc != DONE:
-            run(k, sub, limit)          # nothing else runs here: drive the inner path directly
-            continue
-        if getattr(path, pc)(k) is BLOCKED:
+        step_fn = getattr(path, pc)
+        f = getattr(step_fn, "step_facts", None) or facts(path)   # (an override may not say)
+        if f.runs:
+            sub = getattr(path, f.runs)
+            if sub is not None and sub.pc != DONE:
+                run(k, sub, limit)      # nothing else runs here: drive the inner path directly
+        if step_fn(k) is BLOCKED:
             raise Deadlock(f"{path!r} would sleep forever: nothing else is running")
     raise RuntimeError(f"{path!r} did not finish in {limit} steps (livelock?)")
+
+
+def run_sub(k, path, sub_attr: str = "sub"):
+    """Step a sub-path held by path; returns BLOCKED, or None (its pc tells if it finished)."""
+    sub = getattr(path, sub_attr)
+    return getattr(sub, sub.pc)(k)
 
 
 # -- Locks held across steps ---------------------------------------------------------

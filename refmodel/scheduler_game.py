@@ -1,7 +1,7 @@
 """Be the scheduler: choose which thread runs next, by hand, on the real model.
 
 Like The Deadlock Empire, but the threads are the 2006 kernel paths: a fault, a migration,
-a fork.  A level (explore_configs.json, "levels") names a configuration, perhaps a mutant or
+a fork.  A level (data/explore_configs.json, "levels") names a configuration, perhaps a mutant or
 a historical bug, and a goal -- usually "make an invariant break", sometimes "make a fault
 wait on a migration entry" -- and the learner wins by finding a schedule that reaches it.
 
@@ -15,31 +15,31 @@ wait on a migration entry" -- and the learner wins by finding a schedule that re
 The same engine answers: g.solution() is the explorer's shortest schedule to the goal.
 """
 
+from collections import deque
+
 from . import invariants as inv
-from .explore import World, bugs, load_data, mutants
+from .explore.search import Explorer
+from .explore.world import World, bugs, load_data, mutants
 from .render.trace import frame, trace_html, trace_text
-from .sched import BLOCKED, DONE
+from .sched import BLOCKED, DONE, innermost
 
 # Goals a level can name: (what the learner must do, test on the live state).
 GOALS = {
     "violation": ("make an invariant break", None),
     "wait": ("make a fault sleep in migration_entry_wait",
-             lambda k, paths: any(_pc(p) == "migration_entry_wait" for p in paths)),
+             lambda k, paths: any(innermost(p).pc == "migration_entry_wait" for p in paths)),
     "rollback": ("make the migration fail its count check and put the ptes back",
-                 lambda k, paths: any(getattr(_mig(p), "walk", None) == "remove" and
-                                      getattr(_mig(p), "rc", 0) == -11 for p in paths)),
+                 lambda k, paths: any(_rolling_back(innermost(p)) for p in paths)),
     "fork-copies-entry": ("make fork copy a migration entry into the child",
                           lambda k, paths: k.counters["fork_copied_migration_entry"] > 0),
 }
 
 
-def _mig(p):
-    sub = getattr(p, "sub", None)
-    return sub if sub is not None else p
-
-
-def _pc(p):
-    return _mig(p).pc if p.pc != DONE else DONE
+def _rolling_back(q) -> bool:
+    """Is q walking remove_migration_ptes(page, page) after -EAGAIN (the entries go back to
+    the old page)?  restore_to is live only during that walk (the game's states leave dead
+    locals out: they read 0)."""
+    return bool(getattr(q, "restore_to", 0)) and q.restore_to == q.page and q.rc == -11
 
 
 def levels() -> dict:
@@ -190,8 +190,6 @@ class SchedulerGame:
 
     def solution(self) -> list:
         """A shortest schedule to the goal, found by the explorer (for the instructor)."""
-        from .explore import Explorer
-        from collections import deque
         w = World(self.w.source, era=self.era, mutant=self.mutant, bug=self.bug, symmetry=False)
         if self.goal == "violation":
             ex = Explorer(w)

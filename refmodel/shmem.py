@@ -12,7 +12,7 @@ from .mm import File, address_space
 from .page import PG_uptodate, Page, get_page
 from .page_alloc import alloc_pages_node
 from .rmap import linear_page_index
-from .swap import lru_cache_add
+from .swap import lru_cache_add, page_cache_release
 
 
 def shmem_file_setup(k, name: str, npages: int, unlinked: bool = False) -> File:
@@ -25,7 +25,6 @@ def shmem_file_setup(k, name: str, npages: int, unlinked: bool = False) -> File:
 
 def truncate_inode_pages(k, mapping) -> None:
     """Drop every page of the file from its page cache (the cache's reference with it)."""
-    from .swap import page_cache_release
     for index, pfn in sorted(mapping.page_tree.items()):
         page = k.pages[pfn]
         del mapping.page_tree[index]

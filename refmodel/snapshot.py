@@ -1,8 +1,16 @@
 """A canonical, hashable snapshot of the whole kernel state.
 
-Its cost is proportional to what is in use: pages in use, mappings, vmas and swap slots;
-free memory is two numbers per node.  The interleaving explorer hashes these.
+Instruments.  Its cost is proportional to what is in use: pages in use, mappings, vmas and
+swap slots; free memory is two numbers per node.  The interleaving explorer hashes these.
 """
+
+from operator import attrgetter
+from typing import NamedTuple
+
+from .kernel import Kernel
+from .mm import File, RwSem, address_space, anon_vma, mm_struct, vm_area_struct
+from .page import Page
+from .swapfile import swap_info_struct
 
 
 def snapshot(k) -> tuple:
@@ -32,11 +40,21 @@ def snapshot(k) -> tuple:
 # only slots that point at other kernel objects are named below (they become ids).
 # History-only fields (counters, trace, hiwater_rss) are not part of the state.
 
-from .kernel import Kernel
-from .mm import File, RwSem, address_space, anon_vma, mm_struct, vm_area_struct
-from .page import Page
-from .swapfile import swap_info_struct
-from operator import attrgetter
+
+class KernelCapture(NamedTuple):
+    """capture()'s result, a plain tuple with named parts."""
+    pages: tuple         # one tuple of slot values per page in use, by pfn
+    nodes: tuple         # (next_unused, free list) per node
+    mms: tuple           # per mm: (id, slot values..., ptes), by id: see MM_ID, MM_PTES
+    layout: tuple        # (vmas per mm, anon_vma lists, i_mmap lists, files)
+    maps: tuple          # per address_space: (id, slot values..., page tree)
+    swap: tuple          # per swap area: its slot values
+    misc: tuple          # (migrating, node_of_pid, next_id)
+    locks: tuple         # (mmap_sems, anon_vma locks, i_mmap_locks) held, by task id
+
+
+MM_ID, MM_PTES = 0, -1        # the mm id and its page table in a captured mm
+_new = tuple.__new__          # KernelCapture from a tuple of its parts, without a Python call
 
 
 class _L(tuple):
@@ -150,7 +168,7 @@ def capture(k) -> tuple:
     swap = tuple([tuple([_freeze(getattr(si, s)) for s in SWAP_SLOTS]) for si in k.swap_info])
     misc = (tuple(sorted(k.migrating.items())), tuple(sorted(k.node_of_pid.items())), k.next_id)
     locks = (tuple(sems), tuple(av_locks), tuple(map_locks))
-    return (pages, nodes, tuple(mms), layout, tuple(maps), swap, misc, locks)
+    return _new(KernelCapture, (pages, nodes, tuple(mms), layout, tuple(maps), swap, misc, locks))
 
 
 def _setter(slots, name):
@@ -186,27 +204,27 @@ class Restorer:
         if cur is snap:
             return k
         if cur is None:
-            cur = (None,) * 8
+            cur = _NOTHING
         pages, nodes, mms, layout, maps, swap, misc, locks = snap
-        if pages is not cur[0]:
+        if pages is not cur.pages:
             self._restore_pages(pages)
-        if nodes is not cur[1] and nodes != cur[1]:
+        if nodes is not cur.nodes and nodes != cur.nodes:
             for n, (nu, free) in zip(k.nodes, nodes):
                 n.next_unused, n.free = nu, list(free)
-        if mms is not cur[2]:
+        if mms is not cur.mms:
             self._restore_mms(mms)
-        if maps is not cur[4]:
+        if maps is not cur.maps:
             self._restore_maps(maps)
-        relinked = layout is not cur[3] and layout != cur[3]
+        relinked = layout is not cur.layout and layout != cur.layout
         if relinked:
             self._restore_layout(layout)
-        if swap is not cur[5] and swap != cur[5]:
+        if swap is not cur.swap and swap != cur.swap:
             self._restore_swap(swap)
-        if misc is not cur[6] and misc != cur[6]:
+        if misc is not cur.misc and misc != cur.misc:
             k.migrating = dict(misc[0])
             k.node_of_pid = dict(misc[1])
             k.next_id = misc[2]
-        if relinked or locks != cur[7]:
+        if relinked or locks != cur.locks:
             self._restore_locks(locks)
         self.cur = snap
         return k
@@ -223,13 +241,13 @@ class Restorer:
     def sync(self, snap: tuple) -> None:
         """The live kernel was stepped and then captured as snap: remember that it is there."""
         seen = self._page_t
-        for t in snap[0]:
+        for t in snap.pages:
             seen[t[0]] = t
         seen = self._mm_t
-        for t in snap[2]:
+        for t in snap.mms:
             seen[t[0]] = t
         seen = self._map_t
-        for t in snap[4]:
+        for t in snap.maps:
             seen[t[0]] = t
         self.cur = snap
 
@@ -342,6 +360,9 @@ class Restorer:
             (k.anon_vmas.get(aid) or k.freed_anon_vmas[aid]).lock = holder
         for mid, holder in mapl:
             k.mappings[mid].i_mmap_lock = holder
+
+
+_NOTHING = KernelCapture(*(None,) * len(KernelCapture._fields))
 
 
 def restore(snap: tuple, cfg, nodes: int, pages_per_node: int) -> Kernel:

@@ -6,7 +6,9 @@ A page in the swap cache has PG_swapcache set, its swp_entry_t in ->private, and
 reference held by the cache.  Its slot's swap_map count includes the cache's use.
 """
 
-from .page import (PG_dirty, PG_swapcache, PG_uptodate, Page, PageSwapCache, PagePrivate,
+import errno
+
+from .page import (PG_dirty, PG_locked, PG_swapcache, PG_uptodate, Page, PageSwapCache, PagePrivate,
                    get_page, unlock_page)
 from .page_alloc import alloc_pages_node
 from .swap import lru_cache_add_active, page_cache_release
@@ -30,11 +32,11 @@ def __add_to_swap_cache(k, page: Page, entry: int) -> int:
         raise BUG("__add_to_swap_cache: page already has private data")
     tree = k.swapper_space.page_tree
     if entry in tree:
-        return -17                      # -EEXIST
+        return -errno.EEXIST
     tree[entry] = page.pfn
     k.swapper_space.nrpages += 1
     get_page(page)
-    page.flags |= 1 | (1 << PG_swapcache)          # SetPageLocked, SetPageSwapCache
+    page.flags |= (1 << PG_locked) | (1 << PG_swapcache)   # SetPageLocked, SetPageSwapCache
     page.private = entry
     k.stat("swapcache_add")
     k.stat("radix_updates")
@@ -44,7 +46,7 @@ def __add_to_swap_cache(k, page: Page, entry: int) -> int:
 def add_to_swap_cache(k, page: Page, entry: int) -> int:
     """Swap-in: the cache's use of an existing slot counts one more (-ENOENT if it is free)."""
     if not swap_duplicate(k, entry):
-        return -2                       # -ENOENT: the slot was freed meanwhile
+        return -errno.ENOENT            # the slot was freed meanwhile
     err = __add_to_swap_cache(k, page, entry)
     if err:
         swap_free(k, entry)

@@ -143,7 +143,7 @@ def can_share_swap_page(k, page: Page) -> bool:
 
 def remove_exclusive_swap_page(k, page: Page) -> bool:
     """Drop the swap-cache copy of a page nobody else needs (caller holds the page lock)."""
-    from .swap_state import __delete_from_swap_cache
+    from .swap_state import __delete_from_swap_cache   # swap_state.c and swapfile.c call each other
     if PagePrivate(page) or not PageLocked(page):
         raise BUG("remove_exclusive_swap_page: bad page state")
     if not PageSwapCache(page) or PageWriteback(page) or page_count(page) != 2:
@@ -162,7 +162,7 @@ def remove_exclusive_swap_page(k, page: Page) -> bool:
 def free_swap_and_cache(k, entry: int) -> None:
     """A swap pte went away (munmap, exit): drop its slot count, and the swap-cache page too
     if that leaves it unused.  Migration entries hold no count: nothing to do."""
-    from .swap_state import delete_from_swap_cache, find_get_page
+    from .swap_state import delete_from_swap_cache, find_get_page   # (as above)
     if is_migration_entry(entry, k.swp_types):
         return
     si = swap_info_get(k, entry)

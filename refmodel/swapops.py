@@ -10,7 +10,7 @@ A swp_entry_t is an unsigned long: the type in the top MAX_SWAPFILES_SHIFT bits,
 from typing import NamedTuple
 
 from .pgtable import (Pte, __pte_to_swp_entry, __swp_entry, __swp_entry_to_pte,
-                      __swp_offset, __swp_type, pte_file)
+                      __swp_offset, __swp_type, pte_file, pte_none, pte_present)
 
 SwpEntry = int                       # swp_entry_t.val
 BITS_PER_LONG = 64
@@ -120,3 +120,27 @@ def migration_entry_to_page(pages, entry: SwpEntry):
     if not p.locked:
         raise BUG(f"migration_entry_to_page: page {p.pfn} is not locked")
     return p
+
+
+# -- What a pte holds -----------------------------------------------------------------
+
+PTE_KINDS = ("none", "present", "swap", "migration", "migration_read", "migration_write", "file")
+
+
+def pte_kind(pte: Pte, types: SwapTypes = MIGRATION_2_6_18) -> str:
+    """What kind of entry a pte holds, for everything that prints one: "none", "present",
+    "swap" (a swap slot), "migration_read" / "migration_write" (2.6.18's two types),
+    "migration" (V1 and V2's single type, which has no write bit), or "file" (a nonlinear
+    file pte, which the model never makes)."""
+    if pte_none(pte):
+        return "none"
+    if pte_present(pte):
+        return "present"
+    if pte_file(pte):
+        return "file"
+    t = swp_type(pte_to_swp_entry(pte))
+    if types.migration_write is not None and t == types.migration_write:
+        return "migration_write"
+    if t == types.migration_read:
+        return "migration" if types.migration_write is None else "migration_read"
+    return "swap"

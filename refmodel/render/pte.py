@@ -3,8 +3,8 @@
 from html import escape
 
 from ..pgtable import (_PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW,
-                       _PAGE_USER, __swp_offset, __swp_type, pte_none, pte_present, pte_pfn)
-from ..swapops import MIGRATION_2_6_18, SwapTypes
+                       _PAGE_USER, __swp_offset, __swp_type, pte_pfn)
+from ..swapops import MIGRATION_2_6_18, SwapTypes, pte_kind
 from .picture import Picture
 
 
@@ -18,9 +18,10 @@ def _type_name(t: int, types: SwapTypes) -> str:
 
 def pte_fields(pte: int, types: SwapTypes = MIGRATION_2_6_18):
     """The neutral description: (kind, [(name, hi_bit, lo_bit, value, meaning), ...])."""
-    if pte_none(pte):
+    kind = pte_kind(pte, types)
+    if kind == "none":
         return "none", [("(empty)", 63, 0, 0, "pte_none: nothing mapped here")]
-    if pte_present(pte):
+    if kind == "present":
         flag = lambda bit, name, yes, no: (name, bit.bit_length() - 1, bit.bit_length() - 1,
                                              int(bool(pte & bit)), yes if pte & bit else no)
         return "present", [
@@ -34,7 +35,7 @@ def pte_fields(pte: int, types: SwapTypes = MIGRATION_2_6_18):
              "present" if pte & _PAGE_PRESENT else "PROT_NONE (bit 7 set)"),
         ]
     t, off = __swp_type(pte), __swp_offset(pte)
-    migration = t in (types.migration_read, types.migration_write)
+    migration = kind.startswith("migration")     # a nonlinear file pte shows its swap bits
     kind = "migration" if migration else "swap"
     return kind, [
         ("offset", 63, 8, off, f"pfn {off} of the page under migration" if migration

@@ -5,9 +5,8 @@ from html import escape
 
 from ..mm import vm_flag_string
 from ..page import PageAnon, flag_names, page_count, page_mapcount
-from ..pgtable import PAGE_SHIFT, is_swap_pte, pte_dirty, pte_pfn, pte_present, pte_write, pte_young
-from ..swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
-                       swp_offset, swp_type)
+from ..pgtable import PAGE_SHIFT, pte_dirty, pte_pfn, pte_present, pte_write, pte_young
+from ..swapops import pte_kind, pte_to_swp_entry, swp_offset, swp_type
 from .picture import Picture
 
 
@@ -23,14 +22,13 @@ def describe_pte(k, pte: int) -> tuple:
         return "present", (f"pfn {pfn} {bits} -> node{page.node} count={page_count(page)} "
                            f"map={page_mapcount(page)} {'anon' if PageAnon(page) else 'file'} "
                            f"[{flag_names(page.flags)}]")
-    if is_swap_pte(pte):
+    kind = pte_kind(pte, k.swp_types)
+    if kind.startswith("migration"):
+        w = {"migration": "SWP_TYPE_MIGRATION",          # V1/V2: one type, no write bit
+             "migration_write": "WRITE", "migration_read": "READ"}[kind]
+        return "migration", f"migration entry {w} pfn {swp_offset(pte_to_swp_entry(pte))}"
+    if kind == "swap":
         e = pte_to_swp_entry(pte)
-        if is_migration_entry(e, k.swp_types):
-            if k.swp_types.migration_write is None:     # V1/V2: one type, no write bit
-                w = "SWP_TYPE_MIGRATION"
-            else:
-                w = "WRITE" if is_write_migration_entry(e, k.swp_types) else "READ"
-            return "migration", f"migration entry {w} pfn {swp_offset(e)}"
         return "swap", f"swap entry type {swp_type(e)} offset {swp_offset(e)}"
     return "none", "-"
 

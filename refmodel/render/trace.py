@@ -10,25 +10,21 @@ from html import escape
 
 from ..page import PageLocked, page_count, page_mapcount
 from ..page_alloc import ZERO_PFN
-from ..pgtable import PAGE_SHIFT, is_swap_pte, pte_pfn, pte_present, pte_write
-from ..sched import DONE
-from ..swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
-                       swp_offset)
+from ..pgtable import PAGE_SHIFT, pte_pfn, pte_write
+from ..scenario import describe as describe_step
+from ..sched import DONE, facts, innermost
+from ..swapops import pte_kind, pte_to_swp_entry, swp_offset
 
 
 def pte_cell(k, pte: int) -> str:
     """A pte in a few characters: 'ro 5', 'rw 9', 'MIG-W 5', 'MIG-R 5', 'swap', '-'."""
-    if pte_present(pte):
+    kind = pte_kind(pte, k.swp_types)
+    if kind == "present":
         return f"{'rw' if pte_write(pte) else 'ro'} {pte_pfn(pte)}"
-    if is_swap_pte(pte):
-        e = pte_to_swp_entry(pte)
-        if is_migration_entry(e, k.swp_types):
-            w = "W" if is_write_migration_entry(e, k.swp_types) else "R"
-            if k.swp_types.migration_write is None:
-                w = ""
-            return f"MIG{'-' + w if w else ''} {swp_offset(e)}"
-        return "swap"
-    return "-"
+    if kind.startswith("migration"):
+        w = {"migration": "", "migration_write": "-W", "migration_read": "-R"}[kind]
+        return f"MIG{w} {swp_offset(pte_to_swp_entry(pte))}"
+    return "swap" if kind == "swap" else "-"
 
 
 def frame(w, k, paths, actor, label, problems) -> dict:
@@ -78,14 +74,12 @@ def frame(w, k, paths, actor, label, problems) -> dict:
     for p, name in zip(paths, w.names):
         if p.pc == DONE:
             continue
-        q = getattr(p, "sub", None) if p.pc == "migrate" else None
-        q = q if q is not None else p
-        if q.pc in ("migration_entry_wait", "do_swap_page_lock"):
-            waiting.append(f"{name}(page {q.pfn})")
-        elif q.pc in ("do_page_fault", "start") and _sleeps(w, k, paths, p):
-            waiting.append(f"{name}(mmap_sem)")
-        elif q.pc in ("lock_page", "walk_lock", "link_vma") and _sleeps(w, k, paths, p):
-            waiting.append(f"{name}({q.pc})")
+        q = innermost(p)
+        f = facts(q)
+        if f.sleeps_on == "page_lock" and f.page:           # it holds the page it sleeps on
+            waiting.append(f"{name}(page {getattr(q, f.page)})")
+        elif f.sleeps_on and _sleeps(w, k, paths, p):
+            waiting.append(f"{name}(mmap_sem)" if f.sleeps_on == "mmap_sem" else f"{name}({q.pc})")
     row["waiters"] = " ".join(waiting) or "-"
     row["done"] = " ".join(n for p, n in zip(paths, w.names) if p.pc == DONE) or "-"
     row["problems"] = list(problems)
@@ -93,8 +87,7 @@ def frame(w, k, paths, actor, label, problems) -> dict:
 
 
 def _sleeps(w, k, paths, p) -> bool:
-    from ..explore import _can_run
-    return not _can_run(w, k, paths, paths.index(p))
+    return not w.can_run(k, paths, paths.index(p))
 
 
 COLUMNS = ("actor", "function", "ptes", "locks", "counts", "waiters")
@@ -127,33 +120,13 @@ def describe(rep) -> list:
     lines = [f"config {w.name} ({w.config.get('title', '')}), era {w.era_name}"
              + (f", mutant {w.mutant}" if w.mutant else "") + (f", bug {w.bug}" if w.bug else "")]
     if w.bug:
-        from ..explore import bugs
-        b = bugs()[w.bug]
+        b = w.bug_info
         lines.append(f"historical bug: {b['title']}")
         lines.append(f"fixed by: {b['fix']}  {b['link']}")
     if w.mutant:
-        from ..explore import mutants
-        lines.append(f"mutant: {mutants()[w.mutant]['title']}")
-    lines.append("threads: " + "; ".join(f"{t['name']} = {_spec(t)}" for t in w.specs))
+        lines.append(f"mutant: {w.mutant_info['title']}")
+    lines.append("threads: " + "; ".join(f"{name} = {describe_step(st)}" for name, st in w.threads))
     return lines
-
-
-def _spec(t) -> str:
-    kind = t["kind"]
-    if kind in ("write", "read"):
-        what = f"{t.get('data', '')!r}" if kind == "write" else f"{t.get('length', 1)} bytes"
-        return f"{t['proc']} {kind}s {what} at {t['addr']}"
-    if kind == "move_pages":
-        return f"{t['proc']} move_pages({t['addr']} -> node {t['node']}, {t.get('flags', 'MOVE')})"
-    if kind == "kernel_migrate":
-        return f"migrate_pages of {t['proc']}'s {t['addr']} -> node {t['node']} without mmap_sem"
-    if kind == "fork":
-        return f"{t['proc']} forks {t['child']}"
-    if kind == "munmap":
-        return f"{t['proc']} munmaps {t['addr']}"
-    if kind == "mprotect":
-        return f"{t['proc']} mprotects {t['addr']} to {t.get('prot', 'r')}"
-    return f"{t['proc']} {kind}s"
 
 
 def trace_text(rep) -> str:

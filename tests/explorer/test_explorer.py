@@ -195,12 +195,12 @@ def test_deadlock_is_reported():
 def test_a_second_isolation_of_the_same_page_fails():
     cfg = {
         "name": "twice",
-        "setup": [["spawn", "A", {"node": 0, "cap_sys_nice": True}], ["mmap", "A", "a", {}],
-                  ["write", "A", "a", "x"]],
-        "threads": [{"name": "m1", "kind": "kernel_migrate", "proc": "A", "addr": "a", "node": 1},
-                    {"name": "m2", "kind": "kernel_migrate", "proc": "A", "addr": "a", "node": 1}],
+        "steps": [["spawn", "A", {"node": 0, "cap_sys_nice": True}], ["mmap", "A", "a", {}],
+                  ["write", "A", "a", "x"],
+                  ["start", "m1", ["kernel_migrate", "A", ["a"], 1]],
+                  ["start", "m2", ["kernel_migrate", "A", ["a"], 1]]],
     }
-    with pytest.raises(ValueError, match="not on the LRU"):
+    with pytest.raises(ValueError, match="not on an LRU list"):
         explore(cfg)                        # isolate_lru_page: the page is off the LRU already
 
 
@@ -276,3 +276,19 @@ def test_steps_commute_with_the_view(config):
                     assert as_viewed(a[0]) == b[0], (full.names[i], s, i)
                 checked += 1
     assert checked > 50
+
+
+def test_a_new_configuration_is_data():
+    """CONTRIBUTING.md's recipe: set-up steps, then one start step per thread."""
+    cfg = {"name": "two-readers", "steps": [
+        ["spawn", "A", {"node": 0, "cap_sys_nice": True}], ["mmap", "A", "a", {}],
+        ["write", "A", "a", "A0"],
+        ["start", "mig", ["move_pages", "A", ["a"], [1], "MOVE"]],
+        ["start", "r1", ["read", "A", "a", 2]], ["start", "r2", ["read", "A", "a", 2]]]}
+    r = explore(cfg)
+    assert r.exhaustive and r.violations == [] and r.states > 100
+    assert explore(cfg, symmetry=False).states > r.states      # r1 and r2 are interchangeable
+    with pytest.raises(ValueError, match="before the first start"):
+        explore({"steps": cfg["steps"][:4] + [["write", "A", "a", "x"]]})
+    with pytest.raises(ValueError, match="'steps'"):
+        explore({"setup": [], "threads": []})

@@ -32,12 +32,11 @@ def anon_page(m, data=b"hello", node=0, cap=True, proc=None):
     return p, a
 
 
-def sub_until(m, mig, pc, walk=None, limit=2000):
+def sub_until(m, mig, pc, limit=2000):
     """Step a do_move_pages path until its migrate_pages sub-path's next step is pc
-    (and, if walk is given, the walk in progress is of that kind)."""
+    (a step of migrate_pages or of unmap_and_move: try_to_unmap, remove_migration_ptes...)."""
     for _ in range(limit):
-        if mig.pc == "migrate" and mig.sub is not None and mig.sub.pc == pc and \
-                (walk is None or mig.sub.walk == walk):
+        if mig.pc == "migrate" and mig.sub is not None and mig.sub.pc == pc:
             return mig.sub
         if mig.finished:
             raise AssertionError(f"{mig!r} finished before reaching {pc!r}")
@@ -46,10 +45,10 @@ def sub_until(m, mig, pc, walk=None, limit=2000):
     raise AssertionError(f"{mig!r} never reached {pc!r}")
 
 
-def path_until(m, path, pc, walk=None, limit=2000):
+def path_until(m, path, pc, limit=2000):
     """The same for a bare migrate_pages path (kernel-internal migration)."""
     for _ in range(limit):
-        if path.pc == pc and (walk is None or path.walk == walk):
+        if path.pc == pc:
             return path
         if path.finished:
             raise AssertionError(f"{path!r} finished before reaching {pc!r}")

@@ -229,9 +229,9 @@ def test_s4_fault_during_migration_waits_and_then_maps_the_new_page():
     p, a = anon_page(m, b"data")
     old = p.pte(a).pfn
     mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
-    sub = sub_until(m, mig, "walk_lock", walk="remove")   # count check done, copy done
+    sub = sub_until(m, mig, "remove_migration_ptes")   # count check done, copy done
     assert sub.rc == 0 and p.pte(a).is_write_migration
-    newpfn = sub.newpfn
+    newpfn = sub.newpage
     rd = m.access_path(p, a, write=False, length=4)
     assert m.step(rd) == "do_page_fault"
     assert m.step(rd) == "migration_entry_wait"
@@ -269,20 +269,20 @@ def test_s4_verified_a_waiter_before_the_count_check_makes_the_pass_fail():
     old = p.pte(a).pfn
     before = m.counters.copy()
     mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
-    sub_until(m, mig, "after_unmap")
+    sub_until(m, mig, "move_to_new_page")
     rd = m.access_path(p, a, write=False, length=5)
     assert m.run_until(rd, "migration_entry_wait") == "migration_entry_wait"
     assert m.step(rd) == "blocked"
     m.check([mig, rd])
     m.step(mig)                                          # the count check fails
     sub = mig.sub
-    assert sub.rc == -EAGAIN and (sub.pc, sub.walk, sub.walk_new) == ("walk_lock", "remove", old)
+    assert sub.rc == -EAGAIN and (sub.pc, sub.restore_to) == ("remove_migration_ptes", old)
     assert p.pte(a).is_write_migration                   # rollback walk not yet run
     assert m.counters["migrate_count_mismatch"] - before["migrate_count_mismatch"] == 1
     m.check([mig, rd])
-    sub_until(m, mig, "get_new_page")                    # rolled back, unlocked, N freed
+    sub_until(m, mig, "unmap_and_move")                    # rolled back, unlocked, N freed
     assert p.pte(a).present and p.pte(a).pfn == old and p.pte(a).writable
-    assert not m.page(old).locked and freed(m, sub.newpfn)
+    assert not m.page(old).locked and freed(m, sub.newpage)
     m.check([mig, rd])
     m.finish(rd)                                         # wakes; the pte maps O again
     assert rd.result == b"early" and m.page(old).count == 1 + 1   # pte + isolation
@@ -309,7 +309,7 @@ def test_s5_fault_during_failed_migration_gets_the_old_page_back_writable():
     pin = m.get_user_pages(p, a, write=True)
     assert pin == old
     mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
-    sub_until(m, mig, "after_unmap")
+    sub_until(m, mig, "move_to_new_page")
     assert p.pte(a).is_write_migration
     wr = m.access_path(p, a, write=True, data=b"W")
     assert m.run_until(wr, "migration_entry_wait") == "migration_entry_wait"
@@ -317,7 +317,7 @@ def test_s5_fault_during_failed_migration_gets_the_old_page_back_writable():
     m.check([mig, wr])
     m.step(mig)                                          # count check fails (pin + waiter)
     assert mig.sub.rc == -EAGAIN and p.pte(a).is_write_migration
-    sub_until(m, mig, "get_new_page")                    # rolled back and unlocked
+    sub_until(m, mig, "unmap_and_move")                    # rolled back and unlocked
     pte = p.pte(a)
     assert pte.present and pte.pfn == old and pte.writable and not pte.young and not pte.dirty
     assert not m.page(old).locked
@@ -591,9 +591,9 @@ def test_s18_page_freed_after_isolation_counts_as_migrated():
     assert m.page(old).count == 1 and m.page(old).mapcount == 0
     m.check([path])
     before = m.counters.copy()
-    path_until(m, path, "get_new_page")
-    assert m.step(path) == "get_new_page"                  # count 1: nothing to do
-    newpfn = path.newpfn
+    path_until(m, path, "unmap_and_move")
+    assert m.step(path) == "unmap_and_move"                  # count 1: nothing to do
+    newpfn = path.newpage
     assert path.rc == 0 and not m.page(old).locked and path.status == {old: 1}
     assert freed(m, newpfn) and not freed(m, old)          # O waits for the putback
     m.check([path])
@@ -679,7 +679,7 @@ def test_s6_fork_downgrades_a_write_entry_in_parent_and_child():
     p, a = anon_page(m, b"fork")
     old = p.pte(a).pfn
     path = kernel_migration(m, [old], 1)
-    path_until(m, path, "after_unmap")
+    path_until(m, path, "move_to_new_page")
     assert p.pte(a).is_write_migration and p.pte(a).swp_offset == old
     m.check([path])
     fk, c = m.fork_path(p)
@@ -717,7 +717,7 @@ def test_s7_tail_insertion_child_entry_copied_during_remove_walk_is_restored():
     """
         A: [anon] R:O    B (fork of A): [anon] R:O        anon_vma: A, B, C  (tail)
         A migrates O (MOVE_ALL, A's mmap_sem); B forks C meanwhile:
-          link C (tail) | walk_lock | walk A (restored) | copy B -> C (B's entry R:O) |
+          link C (tail) | lock | walk A (restored) | copy B -> C (B's entry R:O) |
           walk B (restored) | walk C (restored)
         after: A, B, C ro -> N  c=3 m=3
     """
@@ -725,13 +725,13 @@ def test_s7_tail_insertion_child_entry_copied_during_remove_walk_is_restored():
     A, B, a = _share(m)
     old = A.pte(a).pfn
     mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
-    sub = sub_until(m, mig, "walk_lock", walk="remove")
+    sub = sub_until(m, mig, "remove_migration_ptes")
     fk, C = m.fork_path(B)
     assert m.step(fk) == "link_vma" and m.step(fk) == "copy_page_range"
     av = A.mm.mmap[0].anon_vma
     assert [v.vm_mm.id for v in av.head] == [A.mm.id, B.mm.id, C.mm.id]
     t0 = len(m.trace)
-    assert m.step(mig) == "migrate" and sub.pc == "walk_vma"   # lock taken, A restored
+    assert m.step(mig) == "migrate" and sub.pc == "remove_migration_pte"   # lock taken, A restored
     assert events(m, "remove_migration_pte", t0) == [(A.mm.id, a)]
     assert m.step(fk) == "finish"                        # B's entry copied into C
     assert C.pte(a).is_migration and C.pte(a).swp_offset == old
@@ -749,7 +749,7 @@ def test_s7_tail_insertion_child_entry_copied_during_remove_walk_is_restored():
 def test_s7_head_insertion_leaves_an_orphaned_entry_that_trips_the_lock_check():
     """
         the -mm code before Hugh Dickins' fix: list_add at the HEAD -> anon_vma: C, B, A
-          link C | walk_lock | walk C (empty) | copy B -> C (R:O) | walk B | walk A | unlock O
+          link C | lock | walk C (empty) | copy B -> C (R:O) | walk B | walk A | unlock O
         C keeps an entry naming O after O is unlocked and freed; once pfn O is reused the
         invariant check names it, and C's next touch BUGs in migration_entry_to_page.
     """
@@ -757,14 +757,14 @@ def test_s7_head_insertion_leaves_an_orphaned_entry_that_trips_the_lock_check():
     A, B, a = _share(m)
     old = A.pte(a).pfn
     mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
-    sub = sub_until(m, mig, "walk_lock", walk="remove")
+    sub_until(m, mig, "remove_migration_ptes")
     fk, C = m.fork_path(B)
     m.step(fk), m.step(fk)
     av = A.mm.mmap[0].anon_vma
     assert [v.vm_mm.id for v in av.head] == [C.mm.id, B.mm.id, A.mm.id]
     t0 = len(m.trace)
-    m.step(mig)                                          # walk_lock + walk C: nothing there yet
-    assert mig.sub.pc == "walk_vma" and events(m, "remove_migration_pte", t0) == []
+    m.step(mig)                                          # lock + walk C: nothing there yet
+    assert mig.sub.pc == "remove_migration_pte" and events(m, "remove_migration_pte", t0) == []
     m.step(fk)                                           # copy B's entry into C
     assert C.pte(a).is_migration and C.pte(a).swp_offset == old
     m.check([mig, fk])                                   # still fine: O is locked
@@ -798,20 +798,20 @@ def test_s10_a_pte_missed_by_the_unmap_walk_means_rollback_and_retry(insert):
     old = A.pte(a).pfn
     before = m.counters.copy()
     mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
-    sub = sub_until(m, mig, "walk_lock", walk="unmap")
+    sub = sub_until(m, mig, "try_to_unmap")
     fk, C = m.fork_path(B)
     m.step(fk), m.step(fk)                               # C linked
-    m.step(mig)                                          # walk_lock + the list's first vma
+    m.step(mig)                                          # lock + the list's first vma
     m.step(fk)                                           # copy B's (present) pte into C
     m.check([mig, fk])
     if insert == "head":
         assert C.pte(a).present and C.pte(a).pfn == old and C.page(a).mapcount == 3
-        sub_until(m, mig, "get_new_page")               # rolled back, unlocked, N freed
+        sub_until(m, mig, "unmap_and_move")               # rolled back, unlocked, N freed
         assert sub.rc == -EAGAIN and sub.pass_ == 0
         for q in (A, B, C):
             assert q.pte(a).present and q.pte(a).pfn == old and not q.pte(a).writable
         assert m.page(old).mapcount == 3 and not m.page(old).locked
-        assert freed(m, sub.newpfn)
+        assert freed(m, sub.newpage)
         m.check([mig, fk])
     m.finish(fk)
     m.finish(mig)
@@ -837,7 +837,7 @@ def test_s24_rss_of_a_child_forked_while_an_entry_is_installed(fixed):
     m = machine(rss_fix_3_3=fixed)
     A, B, a = _share(m)
     mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
-    sub_until(m, mig, "after_unmap")
+    sub_until(m, mig, "move_to_new_page")
     fk, C = m.fork_path(B)
     m.finish(fk)
     assert C.pte(a).is_migration
@@ -870,7 +870,7 @@ def test_s8_munmap_of_one_mapper_makes_its_entry_vanish(fixed):
     old = A.pte(a).pfn
     swap_map = dict(m.k.swap_info[0].swap_map)
     mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
-    sub_until(m, mig, "after_unmap")
+    sub_until(m, mig, "move_to_new_page")
     t0 = len(m.trace)
     assert B.pte(a).is_migration and B.mm.anon_rss == 1
     mu = m.munmap_path(B, a, P)
@@ -900,7 +900,7 @@ def test_s9_other_mapper_exits_anon_vma_kept_alive_by_the_callers_mm():
     old = A.pte(a).pfn
     av = A.mm.mmap[0].anon_vma
     mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
-    sub_until(m, mig, "after_unmap")
+    sub_until(m, mig, "move_to_new_page")
     B.exit()
     assert not av.freed and [v.vm_mm.id for v in av.head] == [A.mm.id]
     m.check([mig])
@@ -924,7 +924,7 @@ def test_s9_kernel_internal_migration_without_mmap_sem_uses_a_freed_anon_vma():
     old = p.pte(a).pfn
     av = p.mm.mmap[0].anon_vma
     path = kernel_migration(m, [old], 1)
-    path_until(m, path, "after_unmap")
+    path_until(m, path, "move_to_new_page")
     p.exit()
     assert av.freed and m.page(old).count == 1 and m.page(old).mapcount == 0
     with pytest.raises(BUG, match="after free"):
@@ -955,7 +955,7 @@ def test_s12_mprotect_downgrades_the_entry_and_never_upgrades_it():
     p, a = anon_page(m, b"prot")
     old = p.pte(a).pfn
     path = kernel_migration(m, [old], 1)
-    path_until(m, path, "after_unmap")
+    path_until(m, path, "move_to_new_page")
     assert p.pte(a).is_write_migration
     m.finish(m.mprotect_path(p, a, P, PROT_READ))
     assert p.pte(a).is_migration and not p.pte(a).is_write_migration
@@ -984,7 +984,7 @@ def _fault_on_entry(era):
     p, a = anon_page(m, b"spin")
     old = p.pte(a).pfn
     mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
-    sub_until(m, mig, "after_unmap")
+    sub_until(m, mig, "move_to_new_page")
     rd = m.access_path(p, a, write=False, length=4)
     return m, p, a, old, mig, rd
 
@@ -1121,8 +1121,8 @@ def test_s25_two_pages_of_one_mm_restoring_one_leaves_the_other_alone():
     x, y = p.pte(a).pfn, p.pte(a + P).pfn
     m1 = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
     m2 = m.move_pages_path(p, [a + P], [1], MPOL_MF_MOVE)
-    sub_until(m, m1, "after_unmap")
-    sub_until(m, m2, "after_unmap")
+    sub_until(m, m1, "move_to_new_page")
+    sub_until(m, m2, "move_to_new_page")
     assert p.pte(a).swp_offset == x and p.pte(a + P).swp_offset == y
     m.check([m1, m2])
     t0 = len(m.trace)
@@ -1151,8 +1151,8 @@ def test_s25_same_address_same_anon_vma_the_pfn_check_protects_the_other_entry()
     assert x != x2 and p.mm.mmap[0].anon_vma is c.mm.mmap[0].anon_vma
     m1 = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
     m2 = m.move_pages_path(c, [a], [1], MPOL_MF_MOVE)
-    sub_until(m, m1, "after_unmap")
-    sub_until(m, m2, "after_unmap")
+    sub_until(m, m1, "move_to_new_page")
+    sub_until(m, m2, "move_to_new_page")
     assert p.pte(a).swp_offset == x and c.pte(a).swp_offset == x2
     t0 = len(m.trace)
     m.finish(m1)
@@ -1180,7 +1180,7 @@ def test_v1_fault_takes_a_swap_cache_style_reference_and_sleeps_in_lock_page():
     p, a = anon_page(m, b"v1v1")
     old = p.pte(a).pfn
     mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
-    sub_until(m, mig, "after_unmap")
+    sub_until(m, mig, "move_to_new_page")
     rd = m.access_path(p, a, write=False, length=4)
     assert [m.step(rd) for _ in range(3)] == ["do_page_fault", "do_swap_page_lock", "blocked"]
     assert m.page(old).count == 2 and m.counters["migration_entry_waits"] == 0
@@ -1205,9 +1205,9 @@ def test_write_to_a_restored_pte_while_the_walk_goes_on_copies_the_locked_new_pa
     m = machine()
     A, B, a = _share(m, b"walk")
     mig = m.move_pages_path(A, [a], [1], MPOL_MF_MOVE_ALL)
-    sub = sub_until(m, mig, "walk_lock", walk="remove")
+    sub = sub_until(m, mig, "remove_migration_ptes")
     m.step(mig)                                          # lock + A's vma
-    new = sub.newpfn
+    new = sub.newpage
     assert A.pte(a).pfn == new and B.pte(a).is_migration
     assert m.page(new).locked and m.page(new).mapcount == 1
     before = m.counters.copy()
@@ -1234,7 +1234,7 @@ def test_fork_during_migration_does_not_copy_a_shared_vma_without_anon_vma():
     p.write(a, b"shm")
     old = p.pte(a).pfn
     path = kernel_migration(m, [old], 1)
-    path_until(m, path, "after_unmap")
+    path_until(m, path, "move_to_new_page")
     assert p.pte(a).is_write_migration
     fk, c = m.fork_path(p)
     m.finish(fk)
@@ -1260,7 +1260,7 @@ def test_fork_and_munmap_of_an_entry_keep_rss_as_each_era_did(era):
     p, a = anon_page(m, b"rss")
     old = p.pte(a).pfn
     path = kernel_migration(m, [old], 1)
-    path_until(m, path, "after_unmap")
+    path_until(m, path, "move_to_new_page")
     fk, c = m.fork_path(p)
     m.finish(fk)
     m.check([path])

@@ -147,7 +147,7 @@ def test_query_sees_a_migration_entry_as_no_page():
     m = machine()
     p, a = anon_page(m)
     mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
-    sub_until(m, mig, "after_unmap")
+    sub_until(m, mig, "move_to_new_page")
     assert p.pte(a).is_migration
     assert list(m.move_pages(p, [a])) == [-ENOENT]
     m.finish(mig)

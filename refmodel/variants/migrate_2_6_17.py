@@ -7,7 +7,8 @@ An anonymous page is first given a swap slot and put in the swap cache (add_to_s
 that try_to_unmap() can replace its ptes by ordinary swap ptes and the "move the radix
 slot" logic of file pages applies to it too.  After the copy, remove_from_swap() turns the
 swap ptes back into ptes to the new page and the slot is released.  Without swap space
-none of this works: migrate_prep() refuses with -ENODEV.
+none of this works: migrate_prep() refuses with -ENODEV (migrate.migrate_prep, era decision
+needs_swap).
 
 The step granularity is coarser than for 2.6.18: the unmap, count check, copy and
 remove_from_swap walk of one page run as one step under the page lock.  Details that come
@@ -16,23 +17,20 @@ from the V1 patches' context rather than a 2.6.17 tree are marked [context].
 
 import errno
 
-from ..memory import mk_pte
-from ..page import (PageAnon, PageSwapCache, TestSetPageLocked, page_count, page_mapcount,
-                    page_mapped, unlock_page)
+from ..migrate import (migrate_max_passes, migrate_page_copy, move_to_lru, page_mapping,
+                       rmap_anchor)
+from ..migrate import migrate_prep  # noqa: F401  2.6.17's is 2.6.18's with needs_swap (eras.py)
+from ..page import (PG_swapcache, PageAnon, PageSwapCache, TestSetPageLocked, page_count,
+                    page_mapcount, page_mapped, unlock_page)
 from ..page_alloc import OutOfMemory, alloc_pages_node
-from ..pgtable import PAGE_SHIFT, pte_mkold
+from ..pgtable import PAGE_SHIFT, mk_pte, pte_mkold
 from ..rmap import SWAP_FAIL, page_add_anon_rmap, try_to_unmap, vma_address
-from ..sched import BLOCKED, KernelPath
+from ..sched import BLOCKED, KernelPath, step
 from ..swap_state import add_to_swap, delete_from_swap_cache
-from ..swapfile import nr_swap_pages, swap_free
+from ..swapfile import swap_free
 from ..swapops import swp_entry_to_pte
 
-EAGAIN, ENOMEM, EPERM, ENODEV = 11, 12, 1, 19
-
-
-def migrate_prep(k) -> int:
-    """A swap device must exist for migration: 0, or -ENODEV."""
-    return -ENODEV if nr_swap_pages(k) <= 0 else 0
+EAGAIN, ENOMEM, EPERM = errno.EAGAIN, errno.ENOMEM, errno.EPERM
 
 
 def check_era(machine) -> None:
@@ -45,7 +43,6 @@ def remove_from_swap(k, page) -> None:
 
     The restored ptes come from vm_page_prot, old: a private writable mapping gets them
     read-only, like any swapped-in page (unuse_pte)."""
-    from ..migrate import rmap_anchor
     entry = page.private
     anchor = rmap_anchor(k, page)
     swap_pte = swp_entry_to_pte(entry)
@@ -75,7 +72,6 @@ def migrate_page_remove_references(k, newpage, page, nr_refs: int) -> int:
     VM_LOCKED vma makes try_to_unmap fail: -EPERM, permanently.  Nothing is restored on
     failure: the ptes stay swap ptes and the page stays in the swap cache.
     """
-    from ..migrate import page_mapping
     mapping = page_mapping(k, page)
     if mapping is None:
         return -EAGAIN
@@ -93,7 +89,7 @@ def migrate_page_remove_references(k, newpage, page, nr_refs: int) -> int:
     newpage._count += 1
     newpage.index, newpage.mapping = page.index, page.mapping
     if PageSwapCache(page):
-        newpage.flags |= 1 << 15
+        newpage.flags |= 1 << PG_swapcache
         newpage.private = page.private
     mapping.page_tree[index] = newpage.pfn
     page._count -= 1
@@ -113,18 +109,17 @@ class migrate_pages(KernelPath):
         self.pages, self.dest = tuple(pages), dest
         self.pass_ = self.retry = self.nr_failed = self.i = self.moved = 0
 
-    def held_refs(self) -> dict:
-        return {pfn: 1 for pfn in self.pages}
-
+    @step(holds=("pages",))
     def start(self, k):
         """redo: (pass 0) every page once."""
         k.stat("migrate_passes")
         self.retry, self.i = 0, 0
         self.pc = "next_page"
 
+    @step(holds=("pages",))
     def next_pass(self, k):
         """The end of a pass: `if (retry && pass++ < 10) goto redo`."""
-        if self.retry and self.pass_ < k.cfg.max_passes - 1:    # pass++ < 10: 11 in all
+        if self.retry and self.pass_ < migrate_max_passes(k) - 1:    # pass++ < 10: 11 in all
             self.pass_ += 1
             k.stat("migrate_passes")
             self.retry, self.i = 0, 0
@@ -132,6 +127,7 @@ class migrate_pages(KernelPath):
         else:
             self.pc = "finish"
 
+    @step(holds=("pages",))
     def next_page(self, k):
         if self.i >= len(self.pages):
             self.pc = "next_pass"
@@ -143,9 +139,9 @@ class migrate_pages(KernelPath):
         self.pc = "lock_and_move"
         return None
 
+    @step(sleeps_on="page_lock", holds=("pages",))
     def lock_and_move(self, k):
         """Lock (TestSetPageLocked in passes 0-2, lock_page after), then migrate the page."""
-        from ..migrate import migrate_page_copy, move_to_lru
         page = k.pages[self.pages[self.i]]
         if TestSetPageLocked(page):
             if self.pass_ <= 2:
@@ -167,7 +163,7 @@ class migrate_pages(KernelPath):
             except OutOfMemory:
                 rc = -ENOMEM
         if rc == 0:
-            newpage.flags |= 1                       # lock_page(newpage)
+            TestSetPageLocked(newpage)               # lock_page(newpage): nobody else has it
             rc = migrate_page_remove_references(k, newpage, page, 2)
             if rc == 0:
                 migrate_page_copy(k, newpage, page)
@@ -195,7 +191,6 @@ class migrate_pages(KernelPath):
 
     def _done_with(self, k, moved: bool) -> None:
         """Take the current page off the list: to `moved` (freed) or `failed` (back to LRU)."""
-        from ..migrate import move_to_lru
         pfn = self.pages[self.i]
         self.pages = self.pages[:self.i] + self.pages[self.i + 1:]
         if moved:
@@ -206,8 +201,8 @@ class migrate_pages(KernelPath):
             k.stat("pgmigrate_fail")
         move_to_lru(k, k.pages[pfn])
 
+    @step(holds=("pages",))
     def finish(self, k):
-        from ..migrate import move_to_lru
         for pfn in self.pages:
             move_to_lru(k, k.pages[pfn])
         if self.retry:

@@ -1,21 +1,22 @@
 """Mutants for the interleaving explorer: the 2.6.18 design with one step removed.
 
-Each mutant is a subclass of a kernel path that overrides one step method (or the era
-table overrides one decision point: see explore_configs.json).  The kernel code itself is
-untouched; the explorer runs a mutant class wherever the kernel would run the real one.
+Instruments; data/explore_configs.json names them.  Each mutant is a subclass of a kernel
+path that overrides one step method (or the era table overrides one decision point: see
+data/explore_configs.json).  The kernel code itself is untouched; the explorer runs a mutant class wherever the kernel would run the real one.
 Subclasses add no slots, so the explorer can also swap the class of a path the kernel
 created itself (do_move_pages creates its migrate_pages).
 """
 
-from .fork import dup_mmap
-from .memory import user_access
-from .migrate import migrate_pages, move_to_lru, rmap_anchor
-from .page import PageAnon, PageLocked, unlock_page
-from .pgtable import PAGE_SHIFT, is_swap_pte
-from .rmap import page_address_in_vma
-from .sched import BLOCKED, spin_unlock
-from .swap import page_cache_release
-from .swapops import (BUG, is_migration_entry, migration_entry_to_page, pte_to_swp_entry,
+from ..fork import dup_mmap
+from ..memory import user_access
+from ..migrate import migrate_pages, move_to_lru, rmap_anchor
+from ..mm import is_cow_mapping
+from ..page import PageAnon, PageLocked, unlock_page
+from ..pgtable import PAGE_SHIFT, is_swap_pte
+from ..rmap import page_address_in_vma
+from ..sched import BLOCKED, spin_unlock, step
+from ..swap import page_cache_release
+from ..swapops import (BUG, is_migration_entry, migration_entry_to_page, pte_to_swp_entry,
                       swp_entry, swp_entry_to_pte, swp_offset)
 
 
@@ -32,14 +33,12 @@ class NoMigrationEntry(migrate_pages):
     """try_to_unmap clears the pte instead of leaving a migration entry."""
     __slots__ = ()
 
-    def walk_vma(self, k, anchor=None):
-        if self.walk == "remove":
-            return super().walk_vma(k, anchor)
-        old = k.pages[self.walk_old]
+    def try_to_unmap_one(self, k, anchor=None):
+        old = k.pages[self.page]
         vma = (anchor or rmap_anchor(k, old))[2][self.walk_i]
         addr = page_address_in_vma(k, old, vma)
         anon = PageAnon(old)
-        r = super().walk_vma(k, anchor)
+        r = super().try_to_unmap_one(k, anchor)
         if addr is not None:
             mm = vma.vm_mm
             vpn = addr >> PAGE_SHIFT
@@ -56,30 +55,21 @@ class IncompleteRemoveWalk(migrate_pages):
     """remove_migration_ptes stops before the last vma of the list."""
     __slots__ = ()
 
-    def walk_vma(self, k, anchor=None):
-        if self.walk == "remove":
-            obj, attr, vmas = anchor or rmap_anchor(k, k.pages[self.walk_new])
-            if len(vmas) > 1 and self.walk_i == len(vmas) - 1:
-                self.walk_i += 1                        # MUTANT: the last vma is skipped
-                spin_unlock(obj, attr, self.tid)
-                return getattr(self, self.walk_then)(k)
-        return super().walk_vma(k, anchor)
+    def remove_migration_pte(self, k, anchor=None):
+        obj, attr, vmas = anchor or rmap_anchor(k, k.pages[self.restore_to])
+        if len(vmas) > 1 and self.walk_i == len(vmas) - 1:
+            self.walk_i += 1                            # MUTANT: the last vma is skipped
+            spin_unlock(obj, attr, self.tid)
+            return self.remove_migration_ptes_done(k)
+        return super().remove_migration_pte(k, anchor)
 
 
 class NoRollback(migrate_pages):
     """On failure the page is unlocked without remove_migration_ptes(page, page)."""
     __slots__ = ()
 
-    def after_unmap(self, k):
-        if PageLocked(k.pages[self.cur]) and k.pages[self.cur]._mapcount >= 0:
-            return self.unlock(k)                       # MUTANT: still mapped, no rollback
-        return super().after_unmap(k)
-
-    def move_to_new_page_done(self, k):
-        if self.rc:
-            unlock_page(k.pages[self.newpfn])
-            return self.unlock(k)                       # MUTANT: no rollback walk
-        return super().move_to_new_page_done(k)
+    def rollback(self, k):
+        return self.unlock(k)                           # MUTANT: no rollback walk
 
 
 class UnlockBeforeRemove(migrate_pages):
@@ -88,12 +78,12 @@ class UnlockBeforeRemove(migrate_pages):
 
     def move_to_new_page(self, k):
         r = super().move_to_new_page(k)
-        if self.rc == 0 and self.walk == "remove":
-            unlock_page(k.pages[self.cur])              # MUTANT: unlocked too early
+        if self.rc == 0 and self.pc == "remove_migration_ptes":
+            unlock_page(k.pages[self.page])             # MUTANT: unlocked too early
         return r
 
     def unlock(self, k):
-        page = k.pages[self.cur]
+        page = k.pages[self.page]
         if PageLocked(page):
             unlock_page(page)
         k.migrating.pop(page.pfn, None)
@@ -107,8 +97,7 @@ class NoPageLock(migrate_pages):
     __slots__ = ()
 
     def lock_page(self, k):
-        page = k.pages[self.cur]
-        self.begin_walk(k, "unmap", page, page, "after_unmap")   # MUTANT: no TestSetPageLocked
+        self.pc = "try_to_unmap"                        # MUTANT: no TestSetPageLocked
         return None
 
 
@@ -131,11 +120,6 @@ class NoRefBeforeWait(user_access):
     """migration_entry_wait sleeps on the page without taking a reference first."""
     __slots__ = ()
 
-    def held_refs(self) -> dict:
-        if self.pc in ("do_swap_page_lock", "do_wp_page_copy"):
-            return {self.pfn: 1}
-        return {}                                       # the waiter holds nothing
-
     def migration_entry_wait_start(self, k, mm):
         pte = mm.pgtable.get(self.addr >> PAGE_SHIFT, 0)
         if _entry_pfn(k, pte) is None:
@@ -144,6 +128,8 @@ class NoRefBeforeWait(user_access):
         self.pfn = page.pfn                             # MUTANT: no get_page(page)
         self.pc = "migration_entry_wait"
 
+    @step(sleeps_on="page_lock", page="pfn", doing="sleeps in migration_entry_wait on",
+          holds=(), dead=("orig_pte", "entry"))         # MUTANT: the waiter holds nothing
     def migration_entry_wait(self, k):
         page = k.pages.get(self.pfn)
         if page is None:
@@ -163,7 +149,6 @@ class ForkMakesWriteEntries(dup_mmap):
     __slots__ = ()
 
     def copy_page_range(self, k):
-        from .mm import is_cow_mapping
         oldmm, mm = k.mms[self.oldmm], k.mms[self.mm]
         vma = oldmm.mmap[self.i]
         r = super().copy_page_range(k)
