@@ -29,9 +29,12 @@ Adding a topic: a module in this package with a function make(rng, era) -> Quest
 pte.py, the shortest), listed in TOPICS below with its eras and a one-line description.
 """
 
+import importlib
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from .predict import Predict
 
 # Every era the model has, in history order (refmodel.eras.ERAS).
 ALL_ERAS = ("2.6.17", "rfc-v1", "v2-yield", "2.6.18")
@@ -148,7 +151,6 @@ def make_question(topic: str, seed: int = 0, index: int = 0, era: str | None = N
                          f"it knows {', '.join(t.eras)}")
     rng = rng_for(topic, seed, index)
     chosen = era if era is not None else t.draw_era(rng)
-    import importlib
     mod = importlib.import_module(f".{t.module}", __name__)
     q = mod.make(rng, chosen)
     return _stamp(q, topic, seed, index)
@@ -169,13 +171,11 @@ def _topic(name: str) -> Topic:
 
 
 def _stamp(q: Question, topic: str, seed: int, index: int) -> Question:
-    from dataclasses import replace
     return replace(q, topic=topic, seed=seed, index=index)
 
 
 def predict(topic: str, seed: int = 0, index: int = 0, era: str | None = None):
     """A "predict, then check" cell for question `index` of topic and seed (see above)."""
-    from .predict import Predict
     return Predict(make_question(topic, seed, index, era))
 
 

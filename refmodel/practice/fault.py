@@ -16,6 +16,14 @@ finishes the pass with the model's migrate_page_remove_references.
 """
 
 from .. import MPOL_MF_MOVE, PAGE_SIZE
+from ..memory import user_access
+from ..migrate import isolate_lru_page, migrate_page_copy, move_to_lru
+from ..page import TestSetPageLocked, unlock_page
+from ..page_alloc import alloc_pages_node
+from ..rmap import try_to_unmap
+from ..sched import step_facts
+from ..swap_state import add_to_swap
+from ..variants.migrate_2_6_17 import migrate_page_remove_references, remove_from_swap
 from . import Question
 from .common import ANON, RW, machine, page_line, step_until
 
@@ -25,8 +33,8 @@ CHOICES = ("it sleeps on the page lock in do_swap_page (lock_page), holding a re
            "it maps a page at once and the access goes on")
 WHERE_CHOICES = ("the old page, on node 0", "the new page, on node 1")
 
-# What a fault path's step names mean (memory.py's user_access methods).
-SLEEPS = {"do_swap_page_lock": 0, "migration_entry_wait": 1}
+# Where a fault path sleeps, read off the step's own @step facts (memory.py's user_access).
+SLEEPS = {"sleeps in lock_page on": 0, "sleeps in migration_entry_wait on": 1}
 
 WINDOWS = {"unmapped": "try_to_unmap has just replaced P's pte; the page is locked and not yet copied",
            "copied": "the page has been copied to node 1; the old page is still locked and P's "
@@ -36,7 +44,7 @@ WINDOWS = {"unmapped": "try_to_unmap has just replaced P's pte; the page is lock
 def classify(steps: list) -> int:
     """The index in CHOICES of what the fault did, from its first steps."""
     if "blocked" in steps:
-        return SLEEPS[steps[steps.index("blocked") - 1]]
+        return SLEEPS[step_facts(user_access, steps[steps.index("blocked") - 1]).doing]
     faults = steps.count("do_page_fault")
     if faults > 1:
         return 2
@@ -79,10 +87,6 @@ def take_turns(m, mig, f, p, a, steps: list):
 
 def unmap_2_6_17(m, p, a):
     """2.6.17's pass over P's page up to try_to_unmap: isolate, lock, add_to_swap, unmap."""
-    from ..migrate import isolate_lru_page
-    from ..page import TestSetPageLocked
-    from ..rmap import try_to_unmap
-    from ..swap_state import add_to_swap
     k = m.k
     page = k.pages[p.pte(a).pfn]
     isolate_lru_page(page)
@@ -95,10 +99,6 @@ def unmap_2_6_17(m, p, a):
 def finish_pass_2_6_17(m, page) -> int:
     """The rest of that pass: migrate_page_remove_references decides, then copy and
     remove_from_swap on success; unlock and put both pages back.  Returns its rc."""
-    from ..history.migrate_2_6_17 import migrate_page_remove_references, remove_from_swap
-    from ..migrate import migrate_page_copy, move_to_lru
-    from ..page import unlock_page
-    from ..page_alloc import alloc_pages_node
     k = m.k
     new = alloc_pages_node(k, 1)
     new.flags |= 1                                   # lock_page(newpage)

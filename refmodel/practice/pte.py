@@ -11,10 +11,9 @@ include/linux/swapops.h of the model) and drawn by the model's pte renderer.
 from .. import MPOL_MF_MOVE_ALL
 from ..pgtable import (PTE_MASK, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_NX,
                        _PAGE_PCD, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PWT, _PAGE_RW,
-                       _PAGE_USER, pte_none, pte_pfn, pte_present)
+                       _PAGE_USER, pte_pfn)
 from ..render import pte_picture
-from ..swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
-                       swp_entry, swp_entry_to_pte, swp_offset, swp_type)
+from ..swapops import pte_kind, pte_to_swp_entry, swp_entry, swp_entry_to_pte, swp_offset, swp_type
 from . import Question
 from .common import ANON, RW, P, machine, page_line, step_until, types_of
 
@@ -34,20 +33,22 @@ FLAG_BITS = dict((name, bit) for bit, name in FLAGS)
 
 
 def decode(raw: int, types) -> dict:
-    """What the pte is, field by field, by the model's own helpers."""
-    if pte_none(raw):
+    """What the pte is, field by field: its kind from swapops.pte_kind, the fields by the
+    model's own helpers."""
+    kind = pte_kind(raw, types)
+    if kind == "none":
         return {"kind": "none", "choice": 0}
-    if pte_present(raw):
+    if kind == "present":
         flags = [name for bit, name in FLAGS if raw & bit]
         return {"kind": "present", "choice": 1, "pfn": pte_pfn(raw), "flags": flags,
                 "other_bits": raw & ~PTE_MASK & ~sum(b for b, _ in FLAGS)}
     entry = pte_to_swp_entry(raw)
     out = {"type": swp_type(entry), "offset": swp_offset(entry), "entry": entry}
-    if not is_migration_entry(entry, types):
+    if kind == "swap":
         return {"kind": "swap", "choice": 2, **out}
-    if types.migration_write is None:
+    if kind == "migration":
         return {"kind": "migration", "rw": None, "choice": 5, **out}
-    write = is_write_migration_entry(entry, types)
+    write = kind == "migration_write"
     return {"kind": "migration", "rw": "WRITE" if write else "READ", "choice": 4 if write else 3, **out}
 
 

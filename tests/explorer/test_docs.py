@@ -1,4 +1,4 @@
-"""The documented API runs as documented: refmodel/explore.py's doctests and the quick start
+"""The documented API runs as documented: refmodel/explore/'s doctests and the quick start
 of docs/explorer.md."""
 
 import doctest
