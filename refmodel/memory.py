@@ -141,6 +141,11 @@ class user_access(KernelPath):
         # so the fault neither takes nor drops it.
         self.gup = gup
 
+    def what(self) -> str:
+        """This access in words (sched.describe: what a Livelock report names)."""
+        return (f"the {'write' if self.write else 'read'} at {self.addr:#x} by pid {self.mm}, "
+                f"which faulted {self.faults} times,")
+
     def held_refs(self) -> dict:
         """Page references this fault holds while it sleeps or copies (pfn -> count)."""
         if self.pc in ("migration_entry_wait", "do_swap_page_lock", "do_wp_page_copy",
