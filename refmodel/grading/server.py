@@ -467,7 +467,7 @@ class Server:
             if not isinstance(value, int) or isinstance(value, Ref):
                 raise LearnerError("TypeError", f"{name} returned {_value_words(value)}, "
                                    f"but must return {_type_words(t)}", name)
-            return value
+            return bool(value) if base == "bool" else value
         if base in self.api.kinds and not isinstance(value, self.api.kinds[base]["cls"]):
             raise LearnerError("TypeError", f"{name} returned {_value_words(value)}, "
                                f"but must return {_type_words(t)}", name)
