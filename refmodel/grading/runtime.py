@@ -270,7 +270,14 @@ class Runtime:
         for name, h in self.spec.get("helpers", {}).items():
             ns[name] = self.helper(name, h)
         ns.update({name: cls for name, cls in self.value_types.items()})
-        local = {"BUG": self.bug_class(), "BUG_ON": self.bug_on}
+        bug = self.bug_class()
+
+        def BUG_ON(condition):
+            """BUG_ON(condition): the kernel oopses (raises BUG) if condition is true."""
+            if condition:
+                raise bug("BUG_ON")
+        BUG_ON.__module__ = "kernel"
+        local = {"BUG": bug, "BUG_ON": BUG_ON}
         for name in self.spec.get("local", ()):
             if name in local:
                 ns[name] = local[name]
@@ -278,11 +285,6 @@ class Runtime:
 
     def bug_class(self):
         return self.exception_class("BUG")
-
-    def bug_on(self, condition):
-        """BUG_ON(condition): the kernel oopses (raises BUG) if condition is true."""
-        if condition:
-            raise self.bug_class()("BUG_ON")
 
     def helper(self, name, h):
         rt = self
@@ -567,8 +569,8 @@ def serve(fd_in, fd_out):
     signal.signal(signal.SIGUSR1, rt.on_stop_signal)
     sys.meta_path.insert(0, _NoRefmodel)
     sys.setrecursionlimit(spec.get("recursion_limit", 1000))
-    stdlib = [os.path.dirname(os.__file__)]
-    install_audit_hook(stdlib)
+    if spec.get("audit_hook", True):          # off only in the grader's own tests of the jail
+        install_audit_hook([os.path.dirname(os.__file__)])
     while True:
         try:
             msg = link.receive()
