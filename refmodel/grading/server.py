@@ -427,22 +427,29 @@ class Server:
         try:
             msg = {"call": name, "args": [self.enc(a, p[1]) for a, p in zip(bound, params)]}
             reply = self.peer.call(msg, self, top)
+            return self.answer(name, sig, reply)          # handles in it are still valid here
         finally:
             self.depth -= 1
             if top:
                 self.table.clear()
+
+    def answer(self, name, sig, reply):
+        """The value the learner's call returned, or its exception raised here."""
         if not isinstance(reply, dict):
             raise LearnerGone("the submission's process answered with something that is not the "
                               "grader's protocol")
         if "return" in reply:
             try:
                 value = self.dec(reply["return"])
-                if isinstance(value, Ref):
-                    value = value.obj if sig["returns"].rstrip("?") == value.kind else value
-                return self.returned(name, value, sig["returns"])
             except RequestError as e:
                 raise LearnerError(e.exc_type, f"{name} returned something the kernel cannot "
                                    f"take: {e}", name) from None
+            except ProtocolError as e:
+                raise LearnerError("TypeError", f"{name} returned something the kernel cannot "
+                                   f"take: {e}", name) from None
+            if isinstance(value, Ref):
+                value = value.obj if sig["returns"].rstrip("?") == value.kind else value
+            return self.returned(name, value, sig["returns"])
         if "raise" in reply and isinstance(reply["raise"], dict):
             r = reply["raise"]
             type_name = str(r.get("type", "Exception"))[:60]
