@@ -502,7 +502,8 @@ def probe(tier: str) -> str | None:
 def choose_tier(wanted: str | None = None) -> tuple:
     """(tier, notes): the strongest tier that works here (or the one asked for, if it works)."""
     notes = []
-    candidates = [wanted] if wanted else (list(TIERS) if os.geteuid() == 0 else ["user"])
+    # As root, never fall back to running learners as root: "user" only when asked for.
+    candidates = [wanted] if wanted else (["namespaces", "uid"] if os.geteuid() == 0 else ["user"])
     for tier in candidates:
         why = probe(tier)
         if why is None:
