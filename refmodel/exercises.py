@@ -309,9 +309,9 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
 def run_learner_case(case: dict, session) -> tuple:
     """(observations, printed, gone): the case with the session's learner functions; if the
     learner's side could not go on, the last observation says why and gone is the reason."""
-    session.printed, session.gone = [], None
+    session.begin_case()
     obs, _ = run_case(case, session=session)
-    return obs, "".join(session.printed), session.gone
+    return obs, session.take_printed(), session.gone
 
 
 def compare(expected: list, got: list, hidden: bool = False) -> str | None:
@@ -485,6 +485,12 @@ class LocalSession:
 
     def stubs(self) -> dict:
         return {name: self.server.stub(name) for name in self.rt.functions}
+
+    def begin_case(self) -> None:
+        self.gone = None
+
+    def take_printed(self) -> str:
+        return ""                    # in a notebook, print() goes to the cell's output
 
 
 def check(exercise: str, namespace: dict) -> Report:

@@ -25,6 +25,7 @@ DEFAULT_TIMEOUT = 2.0         # seconds for one call of a learner's function (ne
 DEFAULT_MEMORY = 1024         # MiB of address space for the learner's process
 DEFAULT_BUDGET = 60.0         # seconds for all the cases of one notebook
 MAX_FEEDBACK_OUTPUT = 4000    # characters of a case's printed output quoted in its feedback
+MAX_CODE = 512 << 10          # bytes of code in a notebook's student cells
 
 
 @dataclass
@@ -163,6 +164,11 @@ def grade_notebook_bytes(data: bytes, filename: str, exercise: str | None, cases
     cells = code_cells(nb, ("student",))
     cases = cases_of(exercise)
     notes = [f"{filename}: {n}" for n in nb.notes]
+    size = sum(len(src.encode("utf-8", "replace")) for _, src in cells)
+    if size > MAX_CODE:
+        return NotebookResult(exercise, _not_run(cases, f"the student cells are {size} bytes of code, "
+                                                 f"more than the {MAX_CODE} a notebook may have",
+                                                 hidden_names), filename, how, notes)
     if not cells:
         return NotebookResult(exercise, _not_run(cases, f"{filename} has no code cell tagged "
                                                  f"'student'", hidden_names), filename, how, notes)
