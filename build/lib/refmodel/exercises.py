@@ -1,0 +1,520 @@
+"""Exercises: a learner writes a kernel function; the model runs with it in place.
+
+Teaching layer.  Each exercise (refmodel/data/exercises.json) names the kernel functions to
+write, the API they may use (refmodel/data/kernel_api.json) and its cases: short scripts of
+system calls and kernel calls on a Machine.  A case is run twice, once on the model as it is
+and once with the learner's functions plugged in (overrides.override); it passes when every
+step returns the same and leaves the same state.  Both runs happen in the process that holds
+the model: the learner's functions are reached through stubs, and they see the kernel only
+through stand-ins whose every use is a request the model's side checks (refmodel/grading).
+`check()` does that inside the exercise notebook, with the learner's side in the same
+process; `python -m refmodel.grade` does the same for a batch, with the learner's side in a
+jailed process of its own.  Students run exactly what graders run.
+"""
+
+import contextlib
+import io
+import json
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import sched
+from .overrides import kernel_function, override
+
+DATA = Path(__file__).with_name("data") / "exercises.json"
+ROOT = Path(__file__).resolve().parents[1]
+STUDENT_TAG, SETUP_TAG = "student", "setup"
+# Steps one kernel path may take in a case before the model calls it a livelock: the
+# public cases need a few hundred at most; a fault retried forever reaches this in well
+# under a second, even with every retry calling a learner's function in another process.
+CASE_STEP_LIMIT = 20_000
+
+
+class SubmissionError(Exception):
+    """A submission that cannot be run at all (no notebook, a syntax error, a missing function)."""
+
+
+def exercises() -> dict:
+    """Exercise id -> its metadata (title, notebook, functions, api, cases)."""
+    return _load_exercises()
+
+
+_EXERCISES = None
+
+
+def _load_exercises() -> dict:
+    global _EXERCISES
+    if _EXERCISES is None:
+        _EXERCISES = json.loads(DATA.read_text(encoding="utf-8"))["exercises"]
+    return json.loads(json.dumps(_EXERCISES))          # a copy: callers may change theirs
+
+
+# -- reading a submission (in a notebook; the grader reads untrusted files in grading/) -------
+
+def notebook_code(nb_or_path, tags=(STUDENT_TAG, SETUP_TAG)) -> list:
+    """[(label, source)] of the code cells tagged with one of tags, in notebook order;
+    shell and magic lines (! and %) are left out, as they are not Python.  Labels are
+    "cell N" (never a path)."""
+    from .grading.notebooks import NotebookError, code_cells, parse_notebook
+    if isinstance(nb_or_path, (str, Path)):
+        try:
+            data = Path(nb_or_path).read_bytes()
+        except FileNotFoundError:
+            raise SubmissionError(f"no notebook at {nb_or_path}") from None
+        nb = data
+    else:
+        nb = nb_or_path
+    try:
+        cells = code_cells(parse_notebook(nb), tags)
+    except NotebookError as e:
+        raise SubmissionError(str(e)) from None
+    return cells
+
+
+@contextlib.contextmanager
+def step_bound(limit: int = CASE_STEP_LIMIT):
+    """Within the block, a kernel path that takes more than limit steps raises
+    sched.Livelock (the façade's default is practically unbounded)."""
+    saved = sched.step_limit
+    sched.step_limit = limit
+    try:
+        yield
+    finally:
+        sched.step_limit = saved
+
+
+# -- running a case -------------------------------------------------------------------------
+
+@dataclass
+class Observation:
+    step: str                    # the step as the case wrote it
+    result: str                  # what it returned (or raised)
+    state: str                   # the machine's text picture after it
+    problems: list = field(default_factory=list)    # m.check() after it
+    detail: str = ""             # more about a raise (not compared): a message, the learner's lines
+
+    def to_json(self) -> dict:
+        return {"step": self.step, "result": self.result, "state": self.state,
+                "problems": self.problems, "detail": self.detail}
+
+
+COMPARED = ("step", "result", "state", "problems")
+
+
+def describe_exception(e: BaseException) -> tuple:
+    """(result, detail) of a step that raised.  A kernel BUG is told by where it fired (as
+    the kernel prints "kernel BUG at mm/rmap.c:612"), its message going to the detail; any
+    other exception by its type and message.  A learner's exception carries its type name
+    and the lines of their cells it passed through."""
+    from .grading.server import LearnerError, model_where, scrub
+    if isinstance(e, LearnerError):
+        type_name, msg, where, trace = e.type_name, e.msg, e.where, e.trace
+    else:
+        type_name, msg, where, trace = type(e).__name__, scrub(str(e)), model_where(e), []
+    detail = "\n".join(trace)
+    if type_name == "BUG":
+        return f"raised BUG in {where}()", (msg + ("\n" + detail if detail else "")).strip()
+    return f"raised {type_name}: {msg}", detail
+
+
+def _call_args(args: list) -> list:
+    """The arguments of a "call" step: JSON values, and {"SwapTypes": [max, read, write]}."""
+    from .swapops import SwapTypes
+    out = []
+    for a in args:
+        if isinstance(a, dict) and set(a) == {"SwapTypes"}:
+            out.append(SwapTypes(*a["SwapTypes"]))
+        else:
+            out.append(a)
+    return out
+
+
+def _try_to_unmap(m, world, step) -> str:
+    """["try_to_unmap", P, "a"]: reclaim's try_to_unmap (migration=False) on the page that P
+    maps at a, with the page locked, as shrink_page_list calls it -- but without the aging
+    pass of `reclaim`, so a young pte or a VM_LOCKED vma is what try_to_unmap_one sees."""
+    from .page import TestSetPageLocked, unlock_page
+    from .pgtable import PAGE_SHIFT, pte_pfn, pte_present
+    from .rmap import try_to_unmap
+    proc = world["procs"][step[1]]
+    pte = proc.mm.pgtable.get(_addr(world, step[2]) >> PAGE_SHIFT, 0)
+    if not pte_present(pte):
+        raise ValueError(f"no page is mapped at {step[2]}")
+    page = m.k.pages[pte_pfn(pte)]
+    if TestSetPageLocked(page):
+        raise ValueError(f"the page at {step[2]} is locked by someone else")
+    ret = try_to_unmap(m.k, page, False)
+    unlock_page(page)
+    return {0: "SWAP_SUCCESS", 1: "SWAP_AGAIN", 2: "SWAP_FAIL"}.get(ret, repr(ret))
+
+
+# Verbs the exercises' cases add to the case language (the shared step interpreter is _step).
+GRADING_VERBS = {"try_to_unmap": _try_to_unmap}
+
+
+def _addr(world, spec: str) -> int:
+    """'a' or 'a+2': a mapping's start, plus pages."""
+    from .pgtable import PAGE_SHIFT
+    name, _, plus = spec.partition("+")
+    return world["addrs"][name] + (int(plus) << PAGE_SHIFT if plus else 0)
+
+
+def _result(value) -> str:
+    if isinstance(value, bytes):
+        return repr(value)
+    if isinstance(value, list):
+        return repr(list(value)) + (f" ret={value.ret}" if hasattr(value, "ret") else "")
+    return repr(value)
+
+
+def _step(m, world, step) -> str:
+    """Run one step of a case on machine m; returns its result as text."""
+    from . import MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+    from .explore import _prot as prot               # "rw" -> PROT_READ | PROT_WRITE, as configs
+    from .pgtable import PAGE_SIZE
+    verb, args = step[0], step[1:]
+    procs = world["procs"]
+    if verb == "spawn":
+        opts = args[1] if len(args) > 1 else {}
+        procs[args[0]] = m.spawn(node=opts.get("node", 0), cap_sys_nice=opts.get("cap_sys_nice", False))
+        return f"pid {procs[args[0]].pid}"
+    if verb == "file":
+        m.create_file(args[0], args[1].get("pages", 1), args[1].get("fs", "tmpfs"))
+        return "ok"
+    if verb == "mmap":
+        p, name, opts = procs[args[0]], args[1], args[2] if len(args) > 2 else {}
+        flags = MAP_SHARED if opts.get("shared") else MAP_PRIVATE
+        length = opts.get("pages", 1) * PAGE_SIZE
+        if "file" in opts:
+            world["addrs"][name] = p.mmap(None, length, prot(opts.get("prot", "rw")), flags,
+                                          file=m.files[opts["file"]])
+        else:
+            world["addrs"][name] = p.mmap(None, length, prot(opts.get("prot", "rw")),
+                                          flags | MAP_ANONYMOUS)
+        return hex(world["addrs"][name])
+    if verb == "write":
+        procs[args[0]].write(_addr(world, args[1]), args[2].encode())
+        return "ok"
+    if verb == "read":
+        return _result(procs[args[0]].read(_addr(world, args[1]), args[2]))
+    if verb == "fork":
+        procs[args[1]] = procs[args[0]].fork()
+        return f"pid {procs[args[1]].pid}"
+    if verb == "move_pages":
+        flags = MPOL_MF_MOVE_ALL if (len(args) > 3 and args[3] == "MOVE_ALL") else MPOL_MF_MOVE
+        return _result(m.move_pages(procs[args[0]], [_addr(world, a) for a in args[1]], args[2], flags))
+    if verb == "migrate_pages":
+        return _result(m.migrate_pages(procs[args[0]], args[1], args[2]))
+    if verb == "mprotect":
+        return _result(procs[args[0]].mprotect(_addr(world, args[1]), args[2] * PAGE_SIZE, prot(args[3])))
+    if verb == "munmap":
+        return _result(procs[args[0]].munmap(_addr(world, args[1]), args[2] * PAGE_SIZE))
+    if verb == "mlock":
+        return _result(procs[args[0]].mlock(_addr(world, args[1]), args[2] * PAGE_SIZE))
+    if verb == "pin":
+        world["pins"][args[2]] = m.get_user_pages(procs[args[0]], _addr(world, args[1]))
+        return "ok"
+    if verb == "unpin":
+        m.put_user_pages(world["pins"].pop(args[0]))
+        return "ok"
+    if verb == "migrate_start":
+        # a kernel-internal migration, stopped once the pages' ptes are all entries
+        p = procs[args[0]]
+        pfns = [p.pte(_addr(world, a)).pfn for a in args[1]]
+        path = world["paths"][args[3]] = m.kernel_migrate_path(pfns, args[2])
+        while not all(p.pte(_addr(world, a)).is_migration for a in args[1]):
+            if path.finished or m.step(path) == "blocked":
+                raise RuntimeError("the migration never got all its entries in")
+        return "entries in"
+    if verb == "migrate_finish":
+        path = world["paths"].pop(args[0])
+        m.finish(path)
+        return f"{path.result} not migrated, status {dict(path.status)}"
+    if verb == "reclaim":
+        return _result(m.reclaim(procs[args[0]], _addr(world, args[1])))
+    if verb == "call":
+        mod, _ = kernel_function(args[0])
+        return _result(getattr(mod, args[0])(*_call_args(args[1])))
+    raise ValueError(f"unknown step {verb!r}")
+
+
+
+def _run_step(m, world, step) -> str:
+    verb = GRADING_VERBS.get(step[0]) if step else None
+    if verb is not None:
+        return verb(m, world, step)
+    return _step(m, world, step)
+
+
+def _picture(m) -> str:
+    """The state's text picture after a step (drawn with the model's own functions)."""
+    from .render.state import machine_text
+    try:
+        state = machine_text(m)
+    except Exception as e:                           # a state the renderer cannot follow
+        state = f"(the state cannot be drawn: {type(e).__name__})"
+    return state
+
+
+def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
+             session=None) -> tuple:
+    """(observations, printed): run case on a fresh Machine, with functions plugged in (or
+    the stubs of a grading session: the learner's functions on their side).
+
+    A step that raises ends the case: the exception is its result (the machine may be
+    half-changed, so nothing after it would mean anything).  So does a learner's side that
+    cannot go on (out of time, dead): the step's result says what happened."""
+    from .check import InvariantError
+    from .grading.server import GraderBug, LearnerGone
+    from .machine import Machine
+    m = Machine(era=case.get("era", "2.6.18"), nodes=case.get("nodes", 2),
+                pages_per_node=case.get("pages_per_node", 32), swap_pages=case.get("swap_pages", 0))
+    world = {"procs": {}, "addrs": {}, "pins": {}, "paths": {}}
+    obs, printed = [], io.StringIO()
+    if session is not None:
+        functions = session.stubs()
+    with override(**(functions or {})), contextlib.redirect_stdout(printed), step_bound():
+        for step in case["steps"]:
+            text = " ".join(str(x) for x in step)
+            try:
+                result = _run_step(m, world, step)
+            except LearnerGone as e:                   # out of time, dead: the case ends here
+                obs.append(Observation(text, f"stopped: {e.reason}", "", []))
+                if session is None:
+                    raise
+                session.gone = e
+                break
+            except (GraderBug, KeyboardInterrupt):
+                raise
+            except Exception as e:                     # the learner's code, or a BUG it caused
+                result, detail = describe_exception(e)
+                obs.append(Observation(text, result, "", [], detail))
+                break
+            try:
+                m.check(list(world["paths"].values()))
+                problems = []
+            except InvariantError as e:
+                problems = list(e.problems)
+            except Exception as e:                      # the checker tripped over the state
+                problems = [f"the state after this step is inconsistent: the model's checker "
+                            f"cannot read it ({type(e).__name__})"]
+            obs.append(Observation(text, result, _picture(m), problems))
+            if problems:
+                break
+    out = printed.getvalue()
+    return obs, out[:max_output] + ("\n[... output cut]" if len(out) > max_output else "")
+
+
+def run_learner_case(case: dict, session) -> tuple:
+    """(observations, printed, gone): the case with the session's learner functions; if the
+    learner's side could not go on, the last observation says why and gone is the reason."""
+    session.begin_case()
+    obs, _ = run_case(case, session=session)
+    return obs, session.take_printed(), session.gone
+
+
+def compare(expected: list, got: list, hidden: bool = False) -> str | None:
+    """None if the runs agree; else a report of the first step where they part, xv6-style:
+    the step, then GOOD (the model) and BAD (the submission) lines.  For a hidden case only
+    the step's number and what the submission's own run did: nothing the model expected."""
+    for i, want in enumerate(expected):
+        if i >= len(got):
+            return f"step {i + 1} ({'hidden' if hidden else want['step']}) never ran"
+        have = got[i]
+        if all(want.get(k) == have.get(k) for k in COMPARED):
+            continue
+        if hidden:
+            lines = [f"step {i + 1} of this hidden case differs from the model's run "
+                     f"(the hidden case's steps and expected states are not shown)"]
+            if have["result"].startswith(("raised", "stopped")):
+                lines += [f"  your run: {have['result']}"]
+            if have.get("detail"):
+                lines += [f"    {ln}" for ln in have["detail"].splitlines()]
+            return "\n".join(lines)
+        lines = [f"step {i + 1}: {want['step']}"]
+        if want["result"] != have["result"]:
+            lines += [f"  GOOD result: {want['result']}", f"  BAD  result: {have['result']}"]
+            if have.get("detail"):
+                lines += [f"       {ln}" for ln in have["detail"].splitlines()]
+        if have["problems"]:
+            lines += ["  the model's invariant check failed after this step:"] + \
+                     [f"    - {p}" for p in have["problems"]]
+        if want["state"] != have["state"] and have["state"]:
+            w, h = want["state"].splitlines(), have["state"].splitlines()
+            for j in range(max(len(w), len(h))):
+                a = w[j] if j < len(w) else "(nothing)"
+                b = h[j] if j < len(h) else "(nothing)"
+                if a != b:
+                    lines += [f"  GOOD {a.strip()}", f"  BAD  {b.strip()}"]
+        return "\n".join(lines)
+    if len(got) > len(expected):
+        return f"the submission ran more steps than the model ({len(got)} > {len(expected)})"
+    return None
+
+
+_REFERENCE: dict = {}
+
+
+def reference(case: dict) -> list:
+    """The model's own observations for case (as JSON-ready dicts); computed once per case."""
+    key = json.dumps(case, sort_keys=True)
+    if key not in _REFERENCE:
+        obs, _ = run_case(case)
+        _REFERENCE[key] = [o.to_json() for o in obs]
+    return json.loads(json.dumps(_REFERENCE[key]))
+
+
+# -- feedback inside the notebook -------------------------------------------------------------
+
+@dataclass
+class CaseResult:
+    name: str
+    title: str
+    points: float
+    max_points: float
+    feedback: str                # empty when passed
+    hidden: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.points == self.max_points
+
+
+class Report(list):
+    """The case results of one exercise: text when printed, a table in a notebook."""
+
+    def __init__(self, exercise: str, results):
+        super().__init__(results)
+        self.exercise = exercise
+
+    @property
+    def score(self) -> float:
+        return sum(r.points for r in self)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_points for r in self)
+
+    def __str__(self) -> str:
+        out = [f"{self.exercise}: {self.score:g}/{self.max_score:g} points"]
+        for r in self:
+            out.append(f"  {'PASS' if r.passed else 'FAIL'}  {r.title} ({r.points:g}/{r.max_points:g})")
+            out += [f"        {ln}" for ln in r.feedback.splitlines()]
+        return "\n".join(out)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        import html
+        rows = "".join(
+            f"<tr><td>{'✔' if r.passed else '✘'}</td><td>{html.escape(r.title)}</td>"
+            f"<td>{r.points:g}/{r.max_points:g}</td><td><pre>{html.escape(r.feedback)}</pre></td></tr>"
+            for r in self)
+        return (f"<p><b>{html.escape(self.exercise)}</b>: {self.score:g}/{self.max_score:g} points</p>"
+                f"<table><tr><th></th><th>case</th><th>points</th><th>first difference</th></tr>"
+                f"{rows}</table>")
+
+
+def case_result(case: dict, feedback: str | None, hidden: bool = False) -> CaseResult:
+    pts = case.get("points", 1)
+    return CaseResult(case["name"], case.get("title", case["name"]), 0 if feedback else pts, pts,
+                      feedback or "", hidden)
+
+
+def grade_functions(exercise: str, functions: dict, cases: list | None = None) -> Report:
+    """Run every case of the exercise with functions plugged straight into the model (they
+    get the model's real objects: for the model's own functions and its variants, in tests).
+    A learner's functions go through check() (or the grader), which hands them stand-ins."""
+    ex = exercises()[exercise]
+    results = []
+    for case in cases if cases is not None else ex["cases"]:
+        want = reference(case)
+        try:
+            obs, printed = run_case(case, functions)
+            diff = compare(want, [o.to_json() for o in obs])
+        except Exception:
+            diff, printed = "the case crashed:\n" + traceback.format_exc(limit=3), ""
+        if diff and printed:
+            diff += "\n  (the submission printed:)\n" + printed
+        results.append(case_result(case, diff))
+    return Report(exercise, results)
+
+
+# -- the learner's side in the notebook -----------------------------------------------------------
+
+_LOCAL: dict = {}                  # exercise id -> the notebook's Runtime (one per kernel)
+
+
+def _local_runtime(exercise: str):
+    from .grading import runtime as rt_mod
+    from .grading.server import GraderBug, LearnerGone, LocalLink
+    from .grading.spec import exercise_api
+    rt = _LOCAL.get(exercise)
+    if rt is None:
+        api = exercise_api(exercise)
+        rt = rt_mod.Runtime(json.loads(json.dumps(api.learner_spec())), LocalLink(api))
+        rt.passthrough = (GraderBug, LearnerGone, KeyboardInterrupt)
+        _LOCAL[exercise] = rt
+    return rt
+
+
+def api(exercise: str) -> dict:
+    """The names an exercise gives the learner's code: the kernel functions it may call
+    (each a request to the model, exactly as while grading), constants and value types.
+
+        from refmodel.exercises import check, api
+        globals().update(api("ex2"))
+    """
+    if exercise not in exercises():
+        raise SubmissionError(f"no exercise {exercise!r}; there are {', '.join(sorted(exercises()))}")
+    rt = _local_runtime(exercise)
+    return {k: v for k, v in rt.namespace.items() if not k.startswith("__")}
+
+
+class LocalSession:
+    """A grading session whose learner's side runs in this process (check() in a notebook)."""
+
+    def __init__(self, exercise: str, functions: dict):
+        from .grading.server import LocalPeer, Server
+        from .grading.spec import exercise_api
+        self.rt = _local_runtime(exercise)
+        self.rt.functions = dict(functions)
+        self.server = Server(exercise_api(exercise), LocalPeer(self.rt))
+        self.printed, self.gone = [], None
+
+    def stubs(self) -> dict:
+        return {name: self.server.stub(name) for name in self.rt.functions}
+
+    def begin_case(self) -> None:
+        self.gone = None
+
+    def take_printed(self) -> str:
+        return ""                    # in a notebook, print() goes to the cell's output
+
+
+def check(exercise: str, namespace: dict) -> Report:
+    """In an exercise notebook: `check("ex1", globals())` grades the functions you wrote,
+    with the grader's own cases, stand-ins and checks."""
+    ex = exercises().get(exercise)
+    if ex is None:
+        raise SubmissionError(f"no exercise {exercise!r}; there are {', '.join(sorted(exercises()))}")
+    missing = [n for n in ex["functions"] if not callable(namespace.get(n))]
+    if missing:
+        raise SubmissionError(f"define {', '.join(missing)} first")
+    given = api(exercise)
+    foreign = [n for n, v in given.items() if n in namespace and namespace[n] is not v
+               and callable(v) and n not in ex["functions"]]
+    if foreign:
+        raise SubmissionError(
+            f"{', '.join(sorted(foreign))} in this notebook {'is' if len(foreign) == 1 else 'are'} "
+            f"not what the setup cell gives (imported from refmodel?): run the setup cell again, "
+            f"so that your functions use the same kernel functions as the grader")
+    session = LocalSession(exercise, {n: namespace[n] for n in ex["functions"]})
+    results = []
+    for case in ex["cases"]:
+        want = reference(case)
+        obs, printed, gone = run_learner_case(case, session)
+        diff = compare(want, [o.to_json() for o in obs])
+        results.append(case_result(case, diff))
+    return Report(exercise, results)

@@ -1,0 +1,744 @@
+"""The façade: a Machine with NUMA nodes, processes that make system calls, and views.
+
+This is what learners, the book and the tests call.  Each system call runs the kernel
+path(s) of the model to completion (the explorer instead interleaves them); bad addresses
+raise SegmentationFault and bad arguments raise OSError with the kernel's errno.
+"""
+
+import errno
+from collections import Counter
+
+from . import sched
+from .eras import get_era
+from .fork import dup_mmap
+from .kernel import Kernel
+from .memory import user_access
+from .mm import mm_struct
+from .mmap import (do_mmap_pgoff, do_munmap, exit_mmap, sys_mlock)
+from .mprotect import sys_mprotect
+from .page import ZERO_BYTES as ZERO
+from .page import (PG_active, PG_dirty, PG_lru, PG_private, PG_referenced, PG_swapcache,
+                   PG_uptodate, PG_writeback, PageAnon, flag_names, page_count,
+                   page_mapcount)
+from .pgtable import (PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_dirty, pte_none, pte_pfn,
+                      pte_present, pte_write, pte_young)
+from .sched import BLOCKED, KernelPath, down_write, up_write
+from .shmem import shmem_file_setup
+from .swapfile import sys_swapon
+from .swapops import (is_migration_entry, is_write_migration_entry, pte_to_swp_entry,
+                      swp_offset, swp_type)
+
+
+class SegmentationFault(Exception):
+    """The process touched an address it may not (SIGSEGV); .addr is the address."""
+
+    def __init__(self, addr: int, why: str = "SIGSEGV"):
+        super().__init__(f"{why} at {addr:#x}")
+        self.addr = addr
+
+
+class mm_write_op(KernelPath):
+    """A system call that changes an address space: down_write(mmap_sem), work, up_write."""
+
+    __slots__ = ("mm", "op", "args")
+
+    def __init__(self, tid, mm_id, op, args):
+        super().__init__(tid)
+        self.mm, self.op, self.args = mm_id, op, args
+
+    def start(self, k):
+        if not down_write(k.mms[self.mm].mmap_sem, self.tid):
+            return BLOCKED
+        self.pc = "work"
+        return None
+
+    def work(self, k):
+        mm = k.mms[self.mm]
+        # Linking or unlinking a vma (munmap, exit, mmap) takes anon_vma->lock/i_mmap_lock:
+        # wait while an rmap walk holds one across its steps (mprotect without a split needs none).
+        if self.op is not sys_mprotect and _rmap_lock_held_by_other(mm, self.tid):
+            return BLOCKED
+        try:
+            self.result = self.op(k, mm, *self.args)
+        except OSError as e:
+            self.error = e
+        self.pc = "finish"
+        return None
+
+    def finish(self, k):
+        up_write(k.mms[self.mm].mmap_sem, self.tid)
+        self.pc = sched.DONE
+        return None
+
+
+def _rmap_lock_held_by_other(mm, tid) -> bool:
+    """Does another task hold the anon_vma lock or i_mmap_lock of one of mm's vmas?"""
+    for vma in mm.mmap:
+        av = vma.anon_vma
+        if av is not None and av.lock not in (None, tid):
+            return True
+        if vma.vm_file is not None and vma.vm_file.f_mapping.i_mmap_lock not in (None, tid):
+            return True
+    return False
+
+
+class MoveResult(list):
+    """move_pages(2)'s status array; .ret is the system call's return value."""
+    ret = 0
+
+
+class _stat_path(KernelPath):
+    """do_pages_stat holds mmap_sem for read while it looks."""
+    __slots__ = ("mm", "addrs")
+
+    def __init__(self, tid, mm_id, addrs):
+        super().__init__(tid)
+        self.mm, self.addrs = mm_id, addrs
+
+    def start(self, k):
+        from .sched import down_read, up_read
+        if not down_read(k.mms[self.mm].mmap_sem, self.tid):
+            return BLOCKED
+        up_read(k.mms[self.mm].mmap_sem, self.tid)
+        self.pc = sched.DONE
+        return None
+
+
+class PteView:
+    """A read-only view of one pte value."""
+
+    __slots__ = ("raw", "_types")
+
+    def __init__(self, raw: int, types):
+        self.raw, self._types = raw, types
+
+    present = property(lambda s: pte_present(s.raw))
+    none = property(lambda s: pte_none(s.raw))
+    pfn = property(lambda s: pte_pfn(s.raw) if pte_present(s.raw) else None)
+    writable = property(lambda s: pte_present(s.raw) and pte_write(s.raw))
+    young = property(lambda s: pte_present(s.raw) and pte_young(s.raw))
+    dirty = property(lambda s: pte_present(s.raw) and pte_dirty(s.raw))
+    is_swap = property(lambda s: is_swap_pte(s.raw))
+    swp_type = property(lambda s: swp_type(pte_to_swp_entry(s.raw)) if is_swap_pte(s.raw) else None)
+    swp_offset = property(lambda s: swp_offset(pte_to_swp_entry(s.raw)) if is_swap_pte(s.raw) else None)
+    is_migration = property(lambda s: is_swap_pte(s.raw) and
+                            is_migration_entry(pte_to_swp_entry(s.raw), s._types))
+    is_write_migration = property(lambda s: is_swap_pte(s.raw) and
+                                  is_write_migration_entry(pte_to_swp_entry(s.raw), s._types))
+
+    def picture(self):
+        from .render import pte_picture
+        return pte_picture(self.raw, self._types)
+
+    def _repr_svg_(self):
+        return self.picture().svg
+
+    def __repr__(self) -> str:
+        if self.none:
+            return "<pte none>"
+        if self.present:
+            return (f"<pte pfn={self.pfn} {'rw' if self.writable else 'ro'}"
+                    f"{' young' if self.young else ''}{' dirty' if self.dirty else ''}>")
+        kind = "migration" if self.is_migration else "swap"
+        return f"<pte {kind} type={self.swp_type} offset={self.swp_offset}>"
+
+
+class PageView:
+    """A snapshot view of one struct page."""
+
+    __slots__ = ("pfn", "node", "count", "mapcount", "flags", "anon", "index", "private")
+
+    def __init__(self, page):
+        self.pfn, self.node, self.flags = page.pfn, page.node, page.flags
+        self.count, self.mapcount = page_count(page), page_mapcount(page)
+        self.anon, self.index, self.private = PageAnon(page), page.index, page.private
+
+    locked = property(lambda s: bool(s.flags & 1))
+    dirty = property(lambda s: bool(s.flags >> PG_dirty & 1))
+    swapcache = property(lambda s: bool(s.flags >> PG_swapcache & 1))
+    lru = property(lambda s: bool(s.flags >> PG_lru & 1))
+    active = property(lambda s: bool(s.flags >> PG_active & 1))
+    referenced = property(lambda s: bool(s.flags >> PG_referenced & 1))
+    uptodate = property(lambda s: bool(s.flags >> PG_uptodate & 1))
+    private_ = property(lambda s: bool(s.flags >> PG_private & 1))
+    writeback = property(lambda s: bool(s.flags >> PG_writeback & 1))
+
+    def __repr__(self) -> str:
+        return (f"<page pfn={self.pfn} node={self.node} count={self.count} "
+                f"mapcount={self.mapcount} {'anon' if self.anon else 'file'} "
+                f"flags={flag_names(self.flags)}>")
+
+
+class Process:
+    """A process: one mm and one thread, making system calls and touching memory."""
+
+    def __init__(self, machine, pid: int, node: int, cap_sys_nice: bool):
+        self.machine, self.pid, self.node = machine, pid, node
+        self.cap_sys_nice = cap_sys_nice
+        self.alive = True
+
+    @property
+    def mm(self) -> mm_struct:
+        return self.machine.k.mms[self.pid]
+
+    def __repr__(self) -> str:
+        return f"<Process {self.pid} node={self.node}{'' if self.alive else ' exited'}>"
+
+    def _check_alive(self):
+        if not self.alive:
+            raise ProcessLookupError(errno.ESRCH, f"process {self.pid} has exited")
+
+    def _syscall(self, op, *args):
+        self._check_alive()
+        path = sched.run(self.machine.k, mm_write_op(self.pid, self.pid, op, args))
+        if path.error is not None:
+            raise path.error
+        return path.result
+
+    # -- system calls ------------------------------------------------------------------
+    def mmap(self, addr, length, prot, flags, file=None, offset=0) -> int:
+        """mmap(2): returns the address of the new mapping."""
+        if offset % PAGE_SIZE:
+            raise OSError(errno.EINVAL, "mmap: offset not page aligned")
+        a = self._syscall(do_mmap_pgoff, file, addr or 0, length, prot, flags,
+                          offset >> PAGE_SHIFT)
+        self.machine._shadow_forget(self, a, a + length)     # MAP_FIXED replaced it
+        return a
+
+    def munmap(self, addr, length) -> int:
+        """munmap(2)."""
+        r = self._syscall(do_munmap, addr, length)
+        self.machine._shadow_forget(self, addr, addr + length)
+        return r
+
+    def mprotect(self, addr, length, prot) -> int:
+        """mprotect(2)."""
+        return self._syscall(sys_mprotect, addr, length, prot)
+
+    def mlock(self, addr, length) -> int:
+        """mlock(2): VM_LOCKED and every page faulted in."""
+        try:
+            return self._syscall(sys_mlock, addr, length, True)
+        finally:
+            self.machine._shadow_cow_broken(self, addr, addr + length)
+
+    def munlock(self, addr, length) -> int:
+        """munlock(2)."""
+        return self._syscall(sys_mlock, addr, length, False)
+
+    def fork(self) -> "Process":
+        """fork(2): a child with a copy-on-write copy of this address space."""
+        self._check_alive()
+        m = self.machine
+        pid = m._new_pid()
+        m.k.node_of_pid[pid] = self.node
+        sched.run(m.k, dup_mmap(self.pid, self.pid, pid))
+        for (owner, vpn), data in list(m.shadow_private.items()):
+            if owner == self.pid:
+                m.shadow_private[(pid, vpn)] = data
+        child = Process(m, pid, self.node, self.cap_sys_nice)
+        m.processes[pid] = child
+        return child
+
+    def exit(self) -> None:
+        """exit(2): the address space goes (exit_mmap)."""
+        self._check_alive()
+        self._syscall(lambda k, mm: exit_mmap(k, mm))
+        del self.machine.k.mms[self.pid]
+        self.machine._shadow_forget(self, 0, 1 << 64)
+        self.alive = False
+
+    # -- memory accesses ---------------------------------------------------------------
+    def _access(self, addr: int, write: bool, data: bytes = b"", length: int = 0):
+        self._check_alive()
+        path = sched.run(self.machine.k, user_access(self.pid, self.pid, addr, write, data,
+                                                    length, self.node))
+        if path.error is not None:
+            raise SegmentationFault(addr, str(path.error))
+        return path.result
+
+    def write(self, addr: int, data: bytes) -> None:
+        """Store bytes at addr, taking whatever faults the kernel would."""
+        data = bytes(data)
+        while data:
+            n = min(len(data), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+            self._access(addr, True, data[:n])
+            self.machine._shadow_write(self, addr, data[:n])
+            addr, data = addr + n, data[n:]
+
+    def read(self, addr: int, length: int) -> bytes:
+        """Load length bytes from addr, taking whatever faults the kernel would."""
+        out = []
+        while length > 0:
+            n = min(length, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+            out.append(self._access(addr, False, b"", n))
+            addr, length = addr + n, length - n
+        return b"".join(out)
+
+    # -- views -------------------------------------------------------------------------
+    def pte(self, addr: int) -> PteView:
+        """The pte that maps addr (a view; pte_none if nothing is there)."""
+        return PteView(self.mm.pgtable.get(addr >> PAGE_SHIFT, 0), self.machine.k.swp_types)
+
+    def page(self, addr: int):
+        """The struct page mapped at addr, or None if no page is present there."""
+        pte = self.mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+        if not pte_present(pte):
+            return None
+        return PageView(self.machine.k.pages[pte_pfn(pte)])
+
+    def vmas(self) -> list:
+        """(start, end, flags) of every mapping."""
+        return [(v.vm_start, v.vm_end, v.vm_flags) for v in self.mm.mmap]
+
+    def picture(self):
+        """Text + SVG picture of this process's ptes and the pages they map."""
+        from .render.state import process_picture
+        return process_picture(self.machine, self)
+
+    def _repr_html_(self):
+        return self.picture()._repr_html_()
+
+
+class Machine:
+    """A NUMA machine running one kernel era of the model."""
+
+    def __init__(self, era: str = "2.6.18", nodes: int = 2, pages_per_node: int = 4096,
+                 swap_pages: int = 0, shadow: bool = True, upto_patch: int | None = None,
+                 **decisions):
+        if nodes < 1 or pages_per_node < 2:
+            raise ValueError("need at least one node with at least two pages")
+        if upto_patch is not None:
+            if era != "rfc-v1":
+                raise ValueError("upto_patch applies to era='rfc-v1' only")
+            from dataclasses import replace
+            from .eras import era_upto_patch
+            self.era = replace(era_upto_patch(upto_patch), **decisions)
+        else:
+            self.era = get_era(era, **decisions)
+        self.k = Kernel(self.era, nodes, pages_per_node)
+        self.processes: dict = {}
+        self._next_pid = 1
+        self._next_tid = 10_000            # tids of paths driven by hand (pids stay small)
+        self._on_finish: dict = {}         # tid -> what the façade does when that path ends
+        self.files: dict = {}
+        self.last_call = Counter()         # what the last migration system call cost
+        self.pins = Counter()              # pfn -> references taken by get_user_pages
+        self.shadow = shadow               # keep the shadow below (check() compares contents)
+        self.shadow_private: dict = {}     # (pid, vpn) -> bytes a private page should hold
+        self.shadow_shared: dict = {}      # (mapping id, index) -> bytes of a file page
+        if swap_pages:
+            self.swapon(swap_pages)
+
+    def __repr__(self) -> str:
+        return (f"<Machine era={self.era.name} nodes={len(self.k.nodes)} "
+                f"processes={sorted(p for p, q in self.processes.items() if q.alive)}>")
+
+    def _new_tid(self) -> int:
+        self._next_tid += 1
+        return self._next_tid
+
+    def _new_pid(self) -> int:
+        self._next_pid += 1
+        return self._next_pid - 1
+
+    def spawn(self, node: int = 0, cap_sys_nice: bool = False) -> Process:
+        """A new process with an empty address space whose allocations prefer node."""
+        if not 0 <= node < len(self.k.nodes):
+            raise ValueError(f"no node {node}")
+        pid = self._new_pid()
+        self.k.mms[pid] = mm_struct(pid, pid)
+        self.k.node_of_pid[pid] = node
+        p = Process(self, pid, node, cap_sys_nice)
+        self.processes[pid] = p
+        return p
+
+    def create_file(self, name: str, npages: int, fs: str = "tmpfs"):
+        """A file of npages pages, all zero: fs="tmpfs" (shmem: has ->migratepage) or
+        fs="diskfs" (a disk filesystem with ->writepage but no ->migratepage, so migration
+        of a dirty page writes it out first: fallback_migrate_page)."""
+        if name in self.files:
+            raise FileExistsError(errno.EEXIST, f"file {name!r} exists")
+        if fs not in ("tmpfs", "diskfs"):
+            raise ValueError(f"unknown filesystem {fs!r}")
+        f = shmem_file_setup(self.k, name, npages)
+        f.f_mapping.a_ops = "shmem" if fs == "tmpfs" else "diskfs"
+        self.files[name] = f
+        return f
+
+    def swapon(self, npages: int) -> int:
+        """Add a swap area of npages pages (slot 0 is its header); returns its type."""
+        return sys_swapon(self.k, npages)
+
+    def reclaim(self, proc: Process, addr: int) -> bool:
+        """Push the page mapped at addr out to swap, as kswapd would once it aged."""
+        from .vmscan import reclaim_page
+        pte = proc.mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+        if not pte_present(pte):
+            return False
+        return reclaim_page(self.k, self.k.pages[pte_pfn(pte)])
+
+    # -- migration system calls ----------------------------------------------------------
+    def _caller(self, proc):
+        proc._check_alive()
+        return proc
+
+    def move_pages(self, proc, addrs, nodes=None, flags: int = 0) -> "MoveResult":
+        """move_pages(2) on proc's own address space, as 2.6.18's sys_move_pages.
+
+        Returns the per-page status list (a node, or -errno), with .ret holding the system
+        call's return value (pages not migrated).  Raises OSError where the call itself
+        fails -- including ENOENT when no page could be isolated (2.6.18 then reports no
+        status at all).
+        """
+        from .migrate import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, do_move_pages, do_pages_stat
+        self._caller(proc)
+        addrs = [int(a) for a in addrs]
+        if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
+            raise OSError(errno.EINVAL, "move_pages: unknown flags")
+        if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
+            raise OSError(errno.EPERM, "move_pages: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
+        before = self.k.counters.copy()
+        if nodes is None:
+            sched.run(self.k, _stat_path(proc.pid, proc.pid, tuple(addrs)))
+            out = MoveResult(do_pages_stat(self.k, proc.mm, addrs))
+            out.ret = 0
+            self.last_call = self.k.counters - before
+            return out
+        self._check_migration_possible()
+        nodes = [int(n) for n in nodes]
+        if len(nodes) != len(addrs):
+            raise ValueError("move_pages: nodes and addrs must have the same length")
+        for n in nodes:
+            if not 0 <= n < len(self.k.nodes):
+                raise OSError(errno.ENODEV, f"move_pages: node {n} is not online")
+        path = sched.run(self.k, do_move_pages(proc.pid, proc.pid,
+                                               [(a, n, 0) for a, n in zip(addrs, nodes)],
+                                               bool(flags & MPOL_MF_MOVE_ALL)))
+        self.last_call = self.k.counters - before
+        if path.result < 0:
+            raise OSError(-path.result, f"move_pages: {errno.errorcode[-path.result]}")
+        out = MoveResult(err for _, _, err, _ in path.pm)
+        out.ret = path.result
+        return out
+
+    def migrate_pages(self, proc, old_nodes, new_nodes) -> int:
+        """migrate_pages(2) of proc by itself: returns the number of pages not migrated.
+
+        As in 2.6.18, a caller with CAP_SYS_NICE moves shared pages too (MPOL_MF_MOVE_ALL).
+        """
+        from .mempolicy import do_migrate_pages
+        from .migrate import MAX_NUMNODES, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+        self._caller(proc)
+        old, new = set(int(n) for n in old_nodes), set(int(n) for n in new_nodes)
+        for n in old | new:
+            if not 0 <= n < MAX_NUMNODES:
+                raise OSError(errno.EINVAL, f"migrate_pages: node {n} out of range")
+        online = set(range(len(self.k.nodes)))
+        if not new <= online:
+            if not proc.cap_sys_nice:
+                raise OSError(errno.EPERM, "migrate_pages: target nodes not allowed")
+            raise OSError(errno.EINVAL, "migrate_pages: the model cannot allocate on an "
+                          "offline node (2.6.18 would not check this for CAP_SYS_NICE)")
+        before = self.k.counters.copy()
+        flags = MPOL_MF_MOVE_ALL if proc.cap_sys_nice else MPOL_MF_MOVE
+        path = sched.run(self.k, do_migrate_pages(proc.pid, proc.pid, old, new, flags))
+        self.last_call = self.k.counters - before
+        if path.result < 0:
+            raise OSError(-path.result, f"migrate_pages: {errno.errorcode[-path.result]}")
+        return path.result
+
+    def get_user_pages(self, proc, addr: int, write: bool = False) -> int:
+        """Pin the page at addr as a driver doing I/O would (faulting it in first); returns
+        its pfn.  The extra reference makes migration's count check fail until unpinned."""
+        from .page import get_page
+        self._caller(proc)
+        if write:
+            proc.write(addr, proc.read(addr, 1))
+        else:
+            proc.read(addr, 1)
+        pte = proc.mm.pgtable.get(addr >> PAGE_SHIFT, 0)
+        page = self.k.pages[pte_pfn(pte)]
+        get_page(page)
+        self.pins[page.pfn] += 1
+        return page.pfn
+
+    def put_user_pages(self, pfn: int) -> None:
+        """Drop a pin taken by get_user_pages."""
+        from .swap import page_cache_release
+        if not self.pins[pfn]:
+            raise ValueError(f"pfn {pfn} is not pinned")
+        self.pins[pfn] -= 1
+        page_cache_release(self.k, self.k.pages[pfn])
+
+    def mbind(self, proc, addr: int, length: int, mode: int, nodes=(), flags: int = 0) -> int:
+        """mbind(2) of 2.6.18: set the range's NUMA policy (MPOL_DEFAULT/PREFERRED/BIND/
+        INTERLEAVE); with MPOL_MF_MOVE(_ALL) move the pages that are now misplaced."""
+        from .mempolicy import (MPOL_MAX, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT,
+                                MPOL_DEFAULT, do_mbind, mpol_check_policy)
+        from .pgtable import PAGE_MASK
+        self._caller(proc)
+        nodes = set(int(n) for n in nodes)
+        if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) or not 0 <= mode <= MPOL_MAX:
+            raise OSError(errno.EINVAL, "mbind: bad mode or flags")
+        if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
+            raise OSError(errno.EPERM, "mbind: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
+        if addr & ~PAGE_MASK:
+            raise OSError(errno.EINVAL, "mbind: unaligned start")
+        if mode == MPOL_DEFAULT:
+            flags &= ~MPOL_MF_STRICT
+        end = addr + ((length + PAGE_SIZE - 1) & PAGE_MASK)
+        if end == addr:
+            return 0
+        if mpol_check_policy(mode, nodes, range(len(self.k.nodes))):
+            raise OSError(errno.EINVAL, "mbind: bad node set for this mode")
+        self._check_era_migrates(flags)
+        before = self.k.counters.copy()
+        path = sched.run(self.k, do_mbind(proc.pid, proc.pid, addr, end, mode, nodes, flags))
+        self.last_call = self.k.counters - before
+        if path.result:
+            raise OSError(-path.result, f"mbind: {errno.errorcode[-path.result]}")
+        return 0
+
+    def _check_era_migrates(self, flags):
+        from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+        if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) and self.era.migration == "swapcache":
+            raise NotImplementedError("mbind with MPOL_MF_MOVE in the 2.6.17 era is not modelled; "
+                                      "use migrate_pages(2)")
+
+    def _check_migration_possible(self):
+        """move_pages(2) is 2.6.18's: the 2.6.17 era has no such system call (ENOSYS)."""
+        if self.era.migration == "swapcache":
+            from .history.migrate_2_6_17 import check_era
+            check_era(self)
+
+    def page(self, pfn: int):
+        """A view of the struct page at pfn (count 0 if the page is free)."""
+        from .page import Page
+        from .page_alloc import node_of_pfn
+        page = self.k.pages.get(pfn)
+        if page is None:
+            page = Page(pfn, node_of_pfn(self.k, pfn))
+        return PageView(page)
+
+    # -- the shadow: what every process should read, kept independently of the kernel --
+    def _shadow_key(self, proc, vpn: int):
+        """Where the expected contents of proc's page vpn live: private or the file's."""
+        addr = vpn << PAGE_SHIFT
+        vma = next((v for v in proc.mm.mmap if v.vm_start <= addr < v.vm_end), None)
+        if vma is None:
+            return None, None
+        shared_key = None
+        if vma.vm_file is not None:
+            shared_key = (vma.vm_file.f_mapping.id,
+                          ((addr - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff)
+        if vma.vm_flags & 0x8:                            # VM_SHARED
+            return shared_key, None
+        return shared_key, (proc.pid, vpn)
+
+    def _shadow_write(self, proc, addr: int, data: bytes) -> None:
+        if not self.shadow:
+            return
+        vpn = addr >> PAGE_SHIFT
+        shared_key, private_key = self._shadow_key(proc, vpn)
+        off = addr & (PAGE_SIZE - 1)
+        if private_key is not None:
+            old = self.shadow_private.get(private_key)
+            if old is None:
+                old = self.shadow_shared.get(shared_key, ZERO) if shared_key else ZERO
+            self.shadow_private[private_key] = old[:off] + data + old[off + len(data):]
+        else:
+            old = self.shadow_shared.get(shared_key, ZERO)
+            self.shadow_shared[shared_key] = old[:off] + data + old[off + len(data):]
+
+    def _shadow_cow_broken(self, proc, start: int, end: int) -> None:
+        """mlock write-faulted writable private file pages: from now on they are private
+        copies, frozen at what the file held (make_pages_present's early COW break)."""
+        if not self.shadow:
+            return
+        for vpn in range(start >> PAGE_SHIFT, (end + PAGE_SIZE - 1) >> PAGE_SHIFT):
+            vma = next((v for v in proc.mm.mmap if v.vm_start <= vpn << PAGE_SHIFT < v.vm_end), None)
+            if vma is None or vma.vm_file is None or vma.vm_flags & 0x8 or not vma.vm_flags & 0x2:
+                continue
+            if not pte_present(proc.mm.pgtable.get(vpn, 0)):
+                continue
+            key = (proc.pid, vpn)
+            if key not in self.shadow_private:
+                self.shadow_private[key] = self.expected(proc, vpn << PAGE_SHIFT)
+
+    def _shadow_forget(self, proc, start: int, end: int) -> None:
+        lo, hi = start >> PAGE_SHIFT, (end + PAGE_SIZE - 1) >> PAGE_SHIFT
+        for key in [key for key in self.shadow_private if key[0] == proc.pid and lo <= key[1] < hi]:
+            del self.shadow_private[key]
+
+    def expected(self, proc, addr: int) -> bytes:
+        """What proc should read in the page at addr, by the shadow's account."""
+        shared_key, private_key = self._shadow_key(proc, addr >> PAGE_SHIFT)
+        if private_key is not None and private_key in self.shadow_private:
+            return self.shadow_private[private_key]
+        return self.shadow_shared.get(shared_key, ZERO) if shared_key else ZERO
+
+    def shadow_pages(self, proc):
+        """(vpn, expected bytes) for every mapped page of proc (none without a shadow)."""
+        if not self.shadow:
+            return
+        for vma in proc.mm.mmap:
+            for vpn in vma.pages():
+                yield vpn, self.expected(proc, vpn << PAGE_SHIFT)
+
+    def peek(self, proc, addr: int):
+        """What a read of the page at addr would return, without faulting (None: SIGSEGV)."""
+        k = self.k
+        vpn = addr >> PAGE_SHIFT
+        pte = proc.mm.pgtable.get(vpn, 0)
+        if pte_present(pte):
+            page = k.pages.get(pte_pfn(pte))
+            return page.data if page is not None else None   # the kernel check reports it
+        if is_swap_pte(pte):
+            e = pte_to_swp_entry(pte)
+            if is_migration_entry(e, k.swp_types):
+                page = k.pages.get(swp_offset(e))
+                return page.data if page is not None else None   # orphaned: the kernel check says so
+            pfn = k.swapper_space.page_tree.get(e)
+            if pfn is not None:
+                return k.pages[pfn].data
+            return k.swap_info[swp_type(e)].slots.get(swp_offset(e), ZERO)
+        shared_key, private_key = self._shadow_key(proc, vpn)
+        if shared_key is not None and private_key is None or shared_key is not None:
+            mapping = k.mappings[shared_key[0]]
+            pfn = mapping.page_tree.get(shared_key[1])
+            return k.pages[pfn].data if pfn is not None else ZERO
+        return ZERO
+
+    def check(self, paths=()) -> None:
+        """Check every invariant of the model; raises InvariantError with a picture.
+
+        While kernel paths are stopped half way (see step()), pass them as paths.
+        """
+        from .check import check_machine
+        check_machine(self, paths, self.pins)
+
+    # -- driving kernel paths by hand: two things at once --------------------------------
+    def access_path(self, proc, addr: int, write: bool = False, data: bytes = b"x",
+                    length: int = 1):
+        """A user access by proc that step() can drive (a read of length, or a write of data)."""
+        return user_access(self._new_tid(), proc.pid, addr, write, data if write else b"",
+                           0 if write else length, proc.node)
+
+    def move_pages_path(self, proc, addrs, nodes, flags: int = 0):
+        """sys_move_pages with nodes, as a path (argument checks are the caller's)."""
+        from .migrate import MPOL_MF_MOVE_ALL, do_move_pages
+        if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
+            raise OSError(errno.EPERM, "move_pages: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
+        return do_move_pages(self._new_tid(), proc.pid,
+                             [(int(a), int(n), 0) for a, n in zip(addrs, nodes)],
+                             bool(flags & MPOL_MF_MOVE_ALL))
+
+    def migrate_pages_path(self, proc, old_nodes, new_nodes):
+        """migrate_pages(2) of proc by itself, as a path (argument checks are the caller's;
+        MPOL_MF_MOVE_ALL for a caller with CAP_SYS_NICE, as in 2.6.18)."""
+        from .mempolicy import do_migrate_pages
+        from .migrate import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+        flags = MPOL_MF_MOVE_ALL if proc.cap_sys_nice else MPOL_MF_MOVE
+        return do_migrate_pages(self._new_tid(), proc.pid, set(int(n) for n in old_nodes),
+                                set(int(n) for n in new_nodes), flags)
+
+    def kernel_migrate_path(self, pfns, node: int):
+        """A migration the kernel starts itself (memory hot-remove, say): no system call and
+        no mmap_sem, so fork, munmap and mprotect can run while its entries are in place.
+        Isolates each page (a reference each) and returns the migrate_pages path, which
+        records a status per page as sys_move_pages' new_page_node does."""
+        from .migrate import isolate_lru_page, migrate_pages
+        for pfn in pfns:
+            if isolate_lru_page(self.k.pages[pfn]) != 0:
+                raise ValueError(f"page {pfn} is not on an LRU list")
+        return migrate_pages(self._new_tid(), list(pfns), tuple((pfn, node) for pfn in pfns))
+
+    def fork_path(self, proc):
+        """(path, child): fork as a path; the child Process exists once the path is done."""
+        pid = self._new_pid()
+        self.k.node_of_pid[pid] = proc.node
+        child = Process(self, pid, proc.node, proc.cap_sys_nice)
+        self.processes[pid] = child
+        for (owner, vpn), data in list(self.shadow_private.items()):
+            if owner == proc.pid:
+                self.shadow_private[(pid, vpn)] = data
+        return dup_mmap(self._new_tid(), proc.pid, pid), child
+
+    def munmap_path(self, proc, addr: int, length: int):
+        """munmap as a path (mmap_sem for write, then the zap)."""
+        path = mm_write_op(self._new_tid(), proc.pid, do_munmap, (addr, length))
+        self._on_finish[path.tid] = lambda: self._shadow_forget(proc, addr, addr + length)
+        return path
+
+    def mprotect_path(self, proc, addr: int, length: int, prot: int):
+        """mprotect as a path."""
+        return mm_write_op(self._new_tid(), proc.pid, sys_mprotect, (addr, length, prot))
+
+    def exit_path(self, proc):
+        """exit as a path: the address space is torn down when it finishes."""
+        path = mm_write_op(self._new_tid(), proc.pid, lambda k, mm: exit_mmap(k, mm), ())
+
+        def gone():
+            self._shadow_forget(proc, 0, 1 << 64)
+            proc.alive = False
+            del self.k.mms[proc.pid]
+        self._on_finish[path.tid] = gone
+        return path
+
+    def step(self, path) -> str:
+        """Run one step of path: returns its next step's name, or "blocked" if it must sleep."""
+        if path.finished:
+            return sched.DONE
+        if getattr(path, path.pc)(self.k) is BLOCKED:
+            return BLOCKED
+        if path.finished:
+            if isinstance(path, user_access) and path.data and path.error is None:
+                self._shadow_write(self.processes[path.mm], path.addr, path.data)
+            done = self._on_finish.pop(path.tid, None)
+            if done is not None:
+                done()
+        return path.pc
+
+    def run_until(self, path, pc: str, limit: int = 10_000) -> str:
+        """Step path until its next step is pc (or it finishes); "blocked" if it sleeps first."""
+        for _ in range(limit):
+            if path.pc == pc or path.finished:
+                return path.pc
+            if self.step(path) == BLOCKED:
+                return BLOCKED
+        raise RuntimeError(f"{path!r} did not reach {pc!r}")
+
+    def finish(self, path):
+        """Run path to the end (raises Deadlock if it would sleep forever, Livelock after
+        sched.step_limit steps)."""
+        for _ in range(sched.step_limit):
+            if path.finished:
+                return path
+            if self.step(path) == BLOCKED:
+                raise sched.Deadlock(f"{path!r} would sleep forever")
+        raise sched.Livelock(f"{sched.describe(path)} did not finish in {sched.step_limit} "
+                             f"steps: the model looped")
+
+    def snapshot(self) -> tuple:
+        """The whole kernel state as one hashable tuple."""
+        from .snapshot import snapshot
+        return snapshot(self.k)
+
+    def picture(self):
+        """Text + SVG picture of every live process, their ptes and pages, and swap."""
+        from .render.state import machine_picture
+        return machine_picture(self)
+
+    def _repr_html_(self):
+        return self.picture()._repr_html_()
+
+    @property
+    def counters(self):
+        return self.k.counters
+
+    @property
+    def trace(self) -> list:
+        """The trace events so far, oldest first, each with .name .mm .addr .detail."""
+        from .kernel import TraceEvent
+        return [TraceEvent(t) for t in self.k.trace]

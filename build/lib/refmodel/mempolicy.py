@@ -1,0 +1,294 @@
+"""NUMA memory policies: where pages are allocated (alloc_page_vma), mbind(2) with
+MPOL_MF_MOVE, and migrate_pages(2), which moves a process's pages between sets of nodes.
+
+Models alloc_page_vma, do_mbind, sys_migrate_pages, do_migrate_pages, migrate_to_node and
+check_range of mm/mempolicy.c in Linux 2.6.18:
+https://elixir.bootlin.com/linux/v2.6.18/source/mm/mempolicy.c
+Policies live on vmas only (no per-task policy, no shared shmem policy).
+Pages are chosen by walking present ptes (check_pte_range): the ZERO_PAGE, pages on other
+nodes, mlocked vmas (vma_migratable) and -- without MPOL_MF_MOVE_ALL -- pages mapped more
+than once are left where they are.
+"""
+
+import errno
+
+from .mm import VM_LOCKED
+from .page import PageReserved, page_mapcount
+from .page_alloc import OutOfMemory, alloc_pages_node
+from .pgtable import PAGE_SHIFT, pte_present, pte_pfn
+from .sched import BLOCKED, DONE, KernelPath, down_read, up_read
+
+
+MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE = 0, 1, 2, 3
+MPOL_MAX = MPOL_INTERLEAVE
+MPOL_MF_STRICT, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL = 1 << 0, 1 << 1, 1 << 2
+MPOL_MF_INVERT = 1 << 3 + 24                     # internal flags in 2.6.18 start at bit 24
+MPOL_MF_DISCONTIG_OK = 1 << 2 + 24
+
+
+def alloc_page_vma(k, vma, addr: int, local_node: int):
+    """Allocate a page for addr in vma as its policy says (default: the local node)."""
+    pol = vma.vm_policy
+    if pol is None or pol[0] == MPOL_DEFAULT:
+        return alloc_pages_node(k, local_node)
+    mode, nodes = pol
+    if mode == MPOL_PREFERRED:
+        return alloc_pages_node(k, nodes[0] if nodes else local_node)
+    if mode == MPOL_INTERLEAVE:
+        off = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+        return alloc_pages_node(k, nodes[off % len(nodes)])
+    for nid in nodes:                              # MPOL_BIND: a zonelist of those nodes only
+        try:
+            return alloc_pages_node(k, nid, fallback=False)
+        except OutOfMemory:
+            continue
+    raise OutOfMemory(f"MPOL_BIND nodes {nodes} are full")
+
+
+def vma_migratable(vma) -> bool:
+    """VM_LOCKED (and I/O, hugetlb, pfn-map) vmas are not migrated by mempolicy code."""
+    return not vma.vm_flags & VM_LOCKED
+
+
+def check_range(k, mm, source: int, flags: int) -> list:
+    """Isolate every present page of mm on node source that may move; returns their pfns."""
+    from .migrate import isolate_lru_page
+    pagelist = []
+    for vma in mm.mmap:
+        if not vma_migratable(vma):
+            continue
+        for vpn in vma.pages():
+            pte = mm.pgtable.get(vpn, 0)
+            if not pte_present(pte):
+                continue
+            page = k.pages[pte_pfn(pte)]
+            if PageReserved(page) or page.node != source:
+                continue
+            # migrate_page_add: "avoid migrating a page that is shared with others"
+            if (flags & MPOL_MF_MOVE_ALL or page_mapcount(page) == 1) and \
+                    isolate_lru_page(page) == 0:
+                pagelist.append(page.pfn)
+    return pagelist
+
+
+def node_remap(s: int, from_nodes, to_nodes) -> int:
+    """The node in to_nodes at the same rank as s in from_nodes (modulo |to_nodes|)."""
+    f, t = sorted(from_nodes), sorted(to_nodes)
+    if s not in f or not t:
+        return s
+    return t[f.index(s) % len(t)]
+
+
+class do_migrate_pages(KernelPath):
+    """Move mm's pages node by node, choosing pairs so a destination is emptied first."""
+
+    __slots__ = ("mm", "from_nodes", "to_nodes", "flags", "tmp", "busy", "sub")
+
+    def __init__(self, tid, mm_id, from_nodes, to_nodes, flags):
+        super().__init__(tid)
+        self.mm, self.flags = mm_id, flags
+        self.from_nodes, self.to_nodes = tuple(sorted(from_nodes)), tuple(sorted(to_nodes))
+        self.tmp, self.busy, self.sub = self.from_nodes, 0, None
+
+    def held_refs(self) -> dict:
+        return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
+
+    def start(self, k):
+        if not down_read(k.mms[self.mm].mmap_sem, self.tid):
+            return BLOCKED
+        self.pc = "next_pair"
+        return None
+
+    def next_pair(self, k):
+        """Pick <source, dest>, preferring a dest that is not itself still to be emptied."""
+        source, dest = -1, 0
+        for s in self.tmp:
+            d = node_remap(s, self.from_nodes, self.to_nodes)
+            if s == d:
+                continue
+            source, dest = s, d
+            if d not in self.tmp:
+                break
+        if source == -1:
+            self.result = self.busy
+            self.pc = "finish"
+            return None
+        self.tmp = tuple(n for n in self.tmp if n != source)
+        self.migrate_to_node(k, source, dest)
+        return None
+
+    def migrate_to_node(self, k, source: int, dest: int) -> None:
+        """Isolate source's pages and start migrating them to dest."""
+        if k.cfg.migration == "swapcache":
+            # 2.6.17: check_range() starts with migrate_prep(), which fails without swap;
+            # migrate_to_node() ignores check_range's result [context: 2006 -mm patches],
+            # so migrate_pages(2) then returns 0 having moved nothing.
+            from .history import migrate_2_6_17 as old
+            if old.migrate_prep(k):
+                return
+            pagelist = check_range(k, k.mms[self.mm], source, self.flags)
+            if pagelist:
+                self.sub = old.migrate_pages(self.tid, pagelist, dest)
+                self.pc = "migrate"
+            return
+        from .migrate import migrate_pages
+        pagelist = check_range(k, k.mms[self.mm], source, self.flags)
+        if pagelist:
+            self.sub = migrate_pages(self.tid, pagelist, dest)
+            self.pc = "migrate"
+
+    def migrate(self, k):
+        from .migrate import run_sub
+        if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
+            return BLOCKED
+        if self.sub.pc == DONE:
+            err = self.sub.result
+            self.sub = None
+            if err < 0:
+                self.result = err
+                self.pc = "finish"
+            else:
+                self.busy += err
+                self.pc = "next_pair" if self.tmp else "finish"
+                self.result = self.busy
+        return None
+
+    def finish(self, k):
+        up_read(k.mms[self.mm].mmap_sem, self.tid)
+        self.pc = DONE
+        return None
+
+
+# -- mbind(2) ------------------------------------------------------------------------------
+
+def mpol_check_policy(mode: int, nodes, online) -> int:
+    """0, or -EINVAL: DEFAULT takes no nodes, BIND and INTERLEAVE need some, all online."""
+    if mode == MPOL_DEFAULT and nodes:
+        return -errno.EINVAL
+    if mode in (MPOL_BIND, MPOL_INTERLEAVE) and not nodes:
+        return -errno.EINVAL
+    return 0 if set(nodes) <= set(online) else -errno.EINVAL
+
+
+def check_range_mbind(k, mm, start: int, end: int, nodes, flags: int):
+    """check_range for mbind: -EFAULT for holes (unless DISCONTIG_OK), -EIO for a misplaced
+    page under MPOL_MF_STRICT without MOVE; else isolate pages NOT on nodes (INVERT)."""
+    from .memory import find_vma
+    from .migrate import isolate_lru_page
+    first = find_vma(mm, start)
+    if first is None:
+        return -errno.EFAULT, []
+    pagelist, prev = [], None
+    for vma in [v for v in mm.mmap if v.vm_start >= first.vm_start and v.vm_start < end]:
+        if not flags & MPOL_MF_DISCONTIG_OK:
+            if vma is mm.mmap[-1] and vma.vm_end < end:
+                return -errno.EFAULT, pagelist
+            if prev is not None and prev.vm_end < vma.vm_start:
+                return -errno.EFAULT, pagelist
+        if flags & MPOL_MF_STRICT or (flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) and vma_migratable(vma)):
+            for vpn in range(max(start, vma.vm_start) >> PAGE_SHIFT, min(end, vma.vm_end) >> PAGE_SHIFT):
+                pte = mm.pgtable.get(vpn, 0)
+                if not pte_present(pte):
+                    continue
+                page = k.pages[pte_pfn(pte)]
+                if PageReserved(page) or page.node in nodes:
+                    continue
+                if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
+                    if (flags & MPOL_MF_MOVE_ALL or page_mapcount(page) == 1) and \
+                            isolate_lru_page(page) == 0:
+                        pagelist.append(page.pfn)
+                else:
+                    return -errno.EIO, pagelist
+        prev = vma
+    return 0, pagelist
+
+
+def mbind_range(k, mm, start: int, end: int, policy) -> None:
+    """Split vmas at start and end and give each the new policy."""
+    from .memory import find_vma
+    from .mmap import split_vma
+    addr = start
+    while addr < end:
+        vma = find_vma(mm, addr)
+        if vma is None or vma.vm_start >= end:
+            return
+        if vma.vm_start < addr:
+            split_vma(k, mm, vma, addr, new_below=True)
+        if vma.vm_end > end:
+            split_vma(k, mm, vma, end, new_below=False)
+        vma.vm_policy = policy
+        addr = vma.vm_end
+
+
+class do_mbind(KernelPath):
+    """mbind(2): set a policy on a range and, with MPOL_MF_MOVE, move misplaced pages.
+
+    Holds mmap_sem for write throughout, as the kernel does.  New pages come from
+    new_vma_page: the vma's new policy decides their node.  result: 0 or -errno.
+    """
+
+    __slots__ = ("mm", "range_start", "range_end", "mode", "nodes", "flags", "sub", "err")
+
+    def __init__(self, tid, mm_id, start, end, mode, nodes, flags):
+        super().__init__(tid)
+        self.mm, self.range_start, self.range_end = mm_id, start, end
+        self.mode, self.nodes, self.flags = mode, tuple(sorted(nodes)), flags
+        self.sub, self.err = None, 0
+
+    def held_refs(self) -> dict:
+        return self.sub.held_refs() if self.sub is not None and self.pc == "migrate" else {}
+
+    def start(self, k):
+        from .migrate import migrate_pages
+        from .sched import down_write
+        mm = k.mms[self.mm]
+        if not down_write(mm.mmap_sem, self.tid):
+            return BLOCKED
+        policy = None if self.mode == MPOL_DEFAULT else (self.mode, self.nodes)
+        flags = self.flags | MPOL_MF_INVERT | (MPOL_MF_DISCONTIG_OK if policy is None else 0)
+        err, pagelist = check_range_mbind(k, mm, self.range_start, self.range_end, self.nodes, flags)
+        if err:
+            from .migrate import move_to_lru
+            for pfn in pagelist:
+                move_to_lru(k, k.pages[pfn])
+            self.err = err
+            self.pc = "finish"
+            return None
+        mbind_range(k, mm, self.range_start, self.range_end, policy)
+        if pagelist:
+            # new_vma_page: allocate as the policy now says; model: the first node of the
+            # policy for BIND/PREFERRED, interleaved or local otherwise (per page, below).
+            targets = {}
+            for pfn in pagelist:
+                page = k.pages[pfn]
+                targets[pfn] = self._node_for(k, mm, page)
+            self.sub = migrate_pages(self.tid, pagelist, targets)
+            self.pc = "migrate"
+        else:
+            self.pc = "finish"
+        return None
+
+    def _node_for(self, k, mm, page) -> int:
+        """The node alloc_page_vma would pick for this page's address under the new policy."""
+        if self.mode in (MPOL_BIND, MPOL_PREFERRED) and self.nodes:
+            return self.nodes[0]
+        if self.mode == MPOL_INTERLEAVE and self.nodes:
+            return self.nodes[page.index % len(self.nodes)]
+        return k.node_of_pid.get(mm.owner, 0)
+
+    def migrate(self, k):
+        from .migrate import run_sub
+        if self.sub.pc != DONE and run_sub(k, self) is BLOCKED:
+            return BLOCKED
+        if self.sub.pc == DONE:
+            nr_failed = self.sub.result
+            if nr_failed and self.flags & MPOL_MF_STRICT:
+                self.err = -errno.EIO
+            self.pc = "finish"
+        return None
+
+    def finish(self, k):
+        from .sched import up_write
+        up_write(k.mms[self.mm].mmap_sem, self.tid)
+        self.done(self.err)
+        return None

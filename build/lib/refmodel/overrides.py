@@ -1,0 +1,72 @@
+"""The override registry: run the model with someone else's version of a kernel function.
+
+Teaching layer (exercises, the grader).  The kernel never imports this file: a learner's
+function is plugged in by its kernel name, wherever the kernel layer's modules refer to it,
+and the model's own version comes back when the `with` block ends.  The instruments that
+look at the state (render/, check.py, the façade's views) are left alone: they describe
+the state with the model's own functions, whatever is plugged in.
+"""
+
+import importlib
+import sys
+from contextlib import contextmanager
+from functools import lru_cache
+
+# The kernel layer, file for file (the modules whose functions can be replaced).
+KERNEL_MODULES = ("page", "page_alloc", "pgtable", "swapops", "mm", "kernel", "memory", "rmap",
+                  "mmap", "mprotect", "fork", "swap", "swapfile", "swap_state", "vmscan",
+                  "shmem", "mempolicy", "migrate", "history.migrate_2_6_17")
+
+
+@lru_cache(maxsize=None)
+def kernel_function(name: str):
+    """(module, function): where the model defines the kernel function `name` (the model's
+    own version, also while an override is in place).
+
+    Raises KeyError with a readable message for a name the model does not define."""
+    for short in KERNEL_MODULES:
+        mod = importlib.import_module(f"refmodel.{short}")
+        fn = vars(mod).get(name)
+        if callable(fn) and getattr(fn, "__module__", None) == mod.__name__ \
+                and getattr(fn, "__name__", None) == name:
+            return mod, fn
+    raise KeyError(f"the model defines no kernel function named {name!r}")
+
+
+def _bindings(original) -> list:
+    """Every (module, attribute) of a loaded kernel-layer module bound to original.  The
+    instruments (pictures, the invariant checker, the façade's views) keep the model's own
+    functions, so that a state is always described by the reference, whatever is plugged in."""
+    out = []
+    kernel = {f"refmodel.{short}" for short in KERNEL_MODULES}
+    for modname, mod in list(sys.modules.items()):
+        if mod is None or modname not in kernel:
+            continue
+        for attr, value in list(vars(mod).items()):
+            if value is original:
+                out.append((mod, attr))
+    return out
+
+
+@contextmanager
+def override(**functions):
+    """Within the block, every reference the kernel layer's modules hold to each named
+    kernel function points at the given replacement:
+
+        with override(remove_migration_pte=my_remove_migration_pte):
+            m.move_pages(p, [a], [1])
+
+    A replacement must take the same arguments as the model's function."""
+    saved = []
+    try:
+        for name, fn in functions.items():
+            if not callable(fn):
+                raise TypeError(f"{name}: expected a function, got {type(fn).__name__}")
+            _, original = kernel_function(name)
+            for mod, attr in _bindings(original):
+                saved.append((mod, attr, original))
+                setattr(mod, attr, fn)
+        yield
+    finally:
+        for mod, attr, original in reversed(saved):
+            setattr(mod, attr, original)
