@@ -21,7 +21,7 @@ def grade_notebook(path, exercise: str, cases: list, timeout: float = DEFAULT_TI
     strongest tier available here (or the one asked for)."""
     from .grading.grader import grade_notebook_bytes
     from .grading.notebooks import NotebookError, read_capped
-    from .grading.sandbox import Slot, choose_tier
+    from .grading.sandbox import Slot
     from .exercises import CaseResult
     try:
         data = read_capped(path)

@@ -55,14 +55,13 @@ def test_the_autograder_zip_grades_a_submission_laid_out_as_on_gradescope(tmp_pa
 
 def test_run_autograder_always_leaves_a_results_json(tmp_path):
     """Even when the grader cannot start at all (here: no such python)."""
-    z = tmp_path / "autograder.zip"
     from refmodel.grading.autograder import RUN_AUTOGRADER
     root = tmp_path / "autograder"
     (root / "source").mkdir(parents=True)
     (root / "source" / "run_autograder").write_text(RUN_AUTOGRADER)
     (root / "submission").mkdir()
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON="/nonexistent/python")
-    r = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env,
-                       capture_output=True, text=True, timeout=60)
+    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env,
+                   capture_output=True, text=True, timeout=60)
     res = json.loads((root / "results" / "results.json").read_text())
     assert res["score"] == 0 and "grader error" in res["output"]

@@ -6,7 +6,6 @@ answers learners really write -- each must lose points on the public cases.
                                                       +--> reference run, compare GOOD/BAD
 """
 
-import ast
 import inspect
 import json
 import os
@@ -255,3 +254,18 @@ def test_pasted_reference_code_is_flagged_and_small_functions_are_not():
     assert not sim["identical"] and 0 < sim["similarity"] < 1
     assert compare_to_reference([("cell 1", S.EX1_RIGHT[0])], "swp_entry") is None
     assert compare_to_reference([("cell 1", "def remove_migration_pte(:")], "remove_migration_pte") is None
+
+
+def test_check_needs_no_process_management_modules():
+    """check() will run in the browser (Pyodide): what it imports must not need resource,
+    select, subprocess, pwd or ctypes."""
+    import subprocess
+    import sys
+    code = ("import sys\nfor m in ('resource', 'select', 'subprocess', 'pwd', 'ctypes', '_ctypes'):\n"
+            "    sys.modules[m] = None\n"
+            "from refmodel.exercises import api, check\n"
+            "ns = dict(api('ex2'))\n"
+            "exec(" + repr(S.EX2_RIGHT[0]) + ", ns)\n"
+            "r = check('ex2', ns)\nprint(r.score == r.max_score)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip() == "True", r.stderr

@@ -12,7 +12,6 @@ import operator
 import pytest
 
 from refmodel import exercises as E
-from refmodel.grading.runtime import StaleObject
 from refmodel.grading.server import ProtocolError, Server
 from refmodel.grading.spec import exercise_api
 
@@ -138,7 +137,6 @@ def test_objects_are_the_same_within_a_call_and_dead_after_it():
 
 def test_what_a_learner_returns_is_checked():
     def returns(value):
-        names = E.api("ex4")
         session = E.LocalSession("ex4", {"try_to_unmap_one": lambda k, page, vma, m: value(page)})
         case = E.exercises()["ex4"]["cases"][1]
         obs, _, _ = E.run_learner_case(case, session)

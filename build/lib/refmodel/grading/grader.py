@@ -21,7 +21,7 @@ from .server import GraderBug, LearnerGone, Server, scrub
 from .similarity import compare_to_reference
 from .spec import exercise_api
 
-DEFAULT_TIMEOUT = 2.0         # seconds for one call of a learner's function (nested calls included)
+DEFAULT_TIMEOUT = 1.0         # seconds for one call of a learner's function (nested calls included)
 DEFAULT_MEMORY = 1024         # MiB of address space for the learner's process
 DEFAULT_BUDGET = 60.0         # seconds for all the cases of one notebook
 MAX_FEEDBACK_OUTPUT = 4000    # characters of a case's printed output quoted in its feedback
