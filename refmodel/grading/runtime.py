@@ -363,8 +363,13 @@ class Runtime:
             except BaseException as e:            # noqa: B902 -- every way a cell can fail
                 if isinstance(e, self.passthrough):
                     raise
+                trace = self.learner_trace(e)
+                if isinstance(e, TimeLimit):
+                    where = f"; it was stopped at {trace[-1].strip()}" if trace else ""
+                    return {"loaded": False, "error": f"{label} did not finish within the grader's "
+                            f"time limit{where}"}
                 return {"loaded": False, "error": f"{label} raised {self.describe(e)}",
-                        "trace": self.learner_trace(e)}
+                        "trace": trace}
         missing = [n for n in functions if not callable(self.namespace.get(n))]
         if missing:
             return {"loaded": False,

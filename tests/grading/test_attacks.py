@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -408,3 +409,20 @@ def test_equal_file_names_never_collide(tmp_path):
     assert len(dirs) == 2
     scores = sorted(json.loads((out / d / "results.json").read_text())["score"] for d in dirs)
     assert scores[0] < scores[1] == EX2_MAX
+
+
+def test_broken_notebooks_get_a_reason_in_one_batch(tmp_path):
+    marker = Path("/tmp/grade-was-here")
+    marker.unlink(missing_ok=True)
+    broken = {"syntax": (S.EX2_SYNTAX_ERROR, "cell 4, line 1: SyntaxError: expected ':'"),
+              "wrong-name": (S.EX2_WRONG_NAME, "defines no function named remove_migration_pte"),
+              "writes": (S.EX2_WRITES_A_FILE, "does not let a submission write files"),
+              "process": (S.EX2_STARTS_A_PROCESS, "does not let a submission run a shell command"),
+              "eats-memory": (S.EX2_EATS_MEMORY, "raised MemoryError"),
+              "loops-at-load": (S.EX2_LOOPS_AT_LOAD, "could not be loaded: cell 4 did not finish within the grader's time limit; it was stopped at cell 4, line "),
+              "input": (S.EX2_READS_INPUT, "raised EOFError"),
+              "prints": (S.EX2_PRINTS, "hello from the submission")}
+    res = grade(tmp_path, {n: c for n, (c, _) in broken.items()})
+    for name, (_, words) in broken.items():
+        assert res[name]["score"] == 0 and words in feedback(res[name]), (name, feedback(res[name])[:500])
+    assert not marker.exists()
