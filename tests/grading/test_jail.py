@@ -173,3 +173,10 @@ def test_two_slots_never_share_a_uid():
     finally:
         a.close()
         b.close()
+
+
+def test_ns_the_grader_cannot_be_traced(ns_tier):
+    me = os.getpid()
+    out = out_of(f"import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                 f"print(libc.ptrace(16, {me}, 0, 0), ctypes.get_errno())", ns_tier)   # PTRACE_ATTACH
+    assert out.split() == ["-1", "1"], out                                            # EPERM
