@@ -69,7 +69,7 @@ def unique_names(paths: list) -> list:
         if base.count(name) > 1:
             name = clean(f"{p.parent.name}-{name}")
         names.append(name)
-    seen = {}
+    seen = {"summary.csv": 1, "summary.md": 1}       # the batch's own files
     out = []
     for n in names:
         k = seen.get(n, 0) + 1
@@ -147,10 +147,15 @@ class Pool:
         todo = list(tasks)
         busy = 0
         while todo or busy:
-            for w in self.workers:
+            for i, w in enumerate(self.workers):
                 if w["task"] is None and todo:
-                    w["task"] = todo.pop(0)
-                    w["conn"].send(w["task"])
+                    task = todo.pop(0)
+                    try:
+                        w["conn"].send(task)
+                    except (OSError, BrokenPipeError):      # it died while idle: a new one
+                        w = self.workers[i] = self.start()
+                        w["conn"].send(task)
+                    w["task"] = task
                     busy += 1
             ready = wait([w["conn"] for w in self.workers if w["task"] is not None] +
                          [w["proc"].sentinel for w in self.workers if w["task"] is not None])
@@ -267,6 +272,14 @@ def main(argv=None) -> int:
         hidden = load_hidden_cases(args.cases) if args.cases else {}
     except CasesFileError as e:
         ap.error(str(e))
+    for ex, cases in hidden.items():                  # an instructor's case should run cleanly
+        for case in cases:
+            from ..exercises import reference
+            obs = reference(case)
+            bad = [o["result"] for o in obs if o["result"].startswith("raised") or o["problems"]]
+            if len(obs) != len(case["steps"]) or (bad and not (case.get("expect_fault") or case.get("expect_bug"))):
+                print(f"grade: warning: hidden case {ex}/{case['name']} does not run cleanly on the "
+                      f"model: {(bad or ['it stops early'])[0]}", file=sys.stderr)
     from .sandbox import choose_tier
     try:
         tier, tier_notes = choose_tier(args.tier)

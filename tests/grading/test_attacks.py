@@ -426,3 +426,18 @@ def test_broken_notebooks_get_a_reason_in_one_batch(tmp_path):
     for name, (_, words) in broken.items():
         assert res[name]["score"] == 0 and words in feedback(res[name]), (name, feedback(res[name])[:500])
     assert not marker.exists()
+
+
+def test_output_names_are_unique_and_never_the_summaries():
+    names = cli.unique_names([Path("a/summary.csv"), Path("x/ex2.ipynb"), Path("y/ex2.ipynb"),
+                              Path("z/q/ex2.ipynb"), Path("w/q/ex2.ipynb"), Path("../..")])
+    assert len(set(names)) == len(names) and "summary.csv" not in names
+    assert all("/" not in n and n not in (".", "..") for n in names)
+
+
+def test_a_hidden_case_that_does_not_run_cleanly_is_reported_to_the_instructor(tmp_path, capsys):
+    hidden = tmp_path / "h.json"
+    hidden.write_text(json.dumps({"exercises": {"ex2": {"cases": [
+        {"name": "typo", "title": "t", "steps": [["spwan", "P", {}]]}]}}}))
+    grade(tmp_path, {"honest": S.EX2_RIGHT}, "--cases", str(hidden))
+    assert "hidden case ex2/typo does not run cleanly" in capsys.readouterr().err
