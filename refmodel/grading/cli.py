@@ -288,6 +288,14 @@ def main(argv=None) -> int:
         return 2
     for n in tier_notes:
         print(f"grade: {n}", file=sys.stderr)
+    if tier != "namespaces":
+        from .sandbox import readable_by_others
+        exposed = [str(p) for p in list(args.submissions) + ([args.cases] if args.cases else [])
+                   if readable_by_others(p)]
+        if exposed:
+            print(f"grade: warning: in tier {tier!r} a learner's process can read what any user may: "
+                  f"{len(exposed)} of the submissions or the --cases file are readable by others "
+                  f"(e.g. {exposed[0]}); chmod -R go-rwx them for an untrusted batch", file=sys.stderr)
     print(f"grade: isolation tier {tier!r}; {len(args.submissions)} submission(s), -j {args.jobs}, "
           f"timeout {args.timeout:g} s per call, budget {args.budget:g} s per notebook",
           file=sys.stderr, flush=True)

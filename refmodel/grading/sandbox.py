@@ -8,7 +8,8 @@ machine allows -- the tier is chosen once per batch, strongest first:
   namespaces  the grader is root and unshare works (this machine, CI): new mount, network,
               IPC and UTS namespaces; a private root of read-only bind mounts (/usr, /lib*,
               /bin, the Python installation at /opt/python, runtime.py) with an empty tmpfs
-              /tmp as cwd, an empty /dev but for null/zero/urandom/random, no /proc; then a
+              /tmp as cwd, an empty /dev but for null/zero/urandom/random, no /proc, every
+              site-packages hidden under an empty tmpfs; then a
               uid of its own (one per worker slot, 2_000_000_000 + n), no groups,
               no_new_privs, non-dumpable, a parent-death signal, and the rlimits below.
   uid         the grader is root but namespaces are refused (Docker, as on Gradescope):
@@ -87,6 +88,17 @@ def _world_readable(path: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def readable_by_others(path) -> bool:
+    """Could another (non-root) user reach path and read it?"""
+    p = Path(os.path.abspath(path))
+    try:
+        if not os.stat(p).st_mode & stat.S_IROTH:
+            return False
+        return all(os.stat(d).st_mode & stat.S_IXOTH for d in p.parents)
+    except OSError:
+        return False
 
 
 def interpreter() -> tuple:
@@ -203,6 +215,21 @@ def _jail_binds(python_prefix: str, runtime: str) -> list:
     return binds
 
 
+def _jail_masks(python_prefix: str) -> list:
+    """Folders of the jail hidden under an empty tmpfs: every site-packages (the learner's
+    Python runs with -S and needs none; they hold the machine's packages, not its business)."""
+    ver = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    here = os.path.join(python_prefix, "lib", ver, "site-packages")
+    out = []
+    if os.path.isdir(here):
+        out.append(here if python_prefix.startswith("/usr/") else f"/opt/python/lib/{ver}/site-packages")
+    for d in ("/usr/lib/python3/dist-packages", f"/usr/local/lib/{ver}/dist-packages",
+              f"/usr/local/lib/{ver}/site-packages", f"/usr/lib/{ver}/site-packages"):
+        if os.path.isdir(d) and d not in out:
+            out.append(d)
+    return out
+
+
 def _preexec(tier: str, slot: Slot, limits: list, python_prefix: str):
     """The function run in the child between fork and exec: the tier's jail."""
     lc = libc() if tier == "namespaces" else None
@@ -210,6 +237,7 @@ def _preexec(tier: str, slot: Slot, limits: list, python_prefix: str):
     binds = _jail_binds(python_prefix, str(slot.runtime)) if tier == "namespaces" else []
     links = [(d, os.readlink(d)) for d in ("/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")
              if os.path.islink(d)] if tier == "namespaces" else []
+    masks = _jail_masks(python_prefix) if tier == "namespaces" else []
     uid, cwd = slot.uid, str(slot.cwd)
 
     def jail():
@@ -231,6 +259,9 @@ def _preexec(tier: str, slot: Slot, limits: list, python_prefix: str):
                              None), f"read-only {src}")
             for link, to in links:                    # merged /usr: /lib -> usr/lib
                 os.symlink(to, root + link.encode())
+            for d in masks:
+                _ok(lc.mount(b"tmpfs", root + d.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             b"size=4k,mode=0755"), f"hide {d}")
             os.makedirs(root + b"/tmp")
             _ok(lc.mount(b"tmpfs", root + b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                          b"size=64k,mode=1777"), "mount /tmp")

@@ -60,6 +60,9 @@ def test_ns_the_learner_sees_only_a_private_read_only_root(ns_tier):
     for path in (HERE, "/etc/passwd", "/root", "/work", "/proc/1/cmdline", f"/proc/{os.getpid()}/cmdline"):
         out = out_of(f"print(open({path!r}).read()[:20])", ns_tier)
         assert out.startswith("ERROR") and ("No such file" in out or "Is a directory" in out), (path, out)
+    out = out_of("import os, sys\nprint(os.listdir(os.path.join(os.path.dirname(os.__file__), 'site-packages')))",
+                 ns_tier)
+    assert out.strip() == "[]"                      # the machine's packages are not the learner's
     out = out_of("open('/usr/evil', 'w')", ns_tier)
     assert "Read-only file system" in out or "Permission denied" in out
 
