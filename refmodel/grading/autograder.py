@@ -12,6 +12,7 @@ and AUTOGRADER_PYTHON override /autograder and its venv's python (the tests use 
 
 import argparse
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,9 +67,15 @@ exit 0
 
 
 def build_wheel(dest: Path) -> Path:
-    """The refmodel wheel of this checkout, built into dest."""
+    """The refmodel wheel of this checkout, built into dest (from a copy of the sources, so
+    that the build leaves nothing behind in the checkout)."""
+    src = dest / "src"
+    shutil.copytree(ROOT / "refmodel", src / "refmodel",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for f in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / f, src / f)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "-w", str(dest), str(ROOT)], check=True, capture_output=True)
+                    "-w", str(dest), str(src)], check=True, capture_output=True)
     wheels = sorted(dest.glob("refmodel-*.whl"))
     if not wheels:
         raise RuntimeError("pip wheel made no refmodel wheel")
