@@ -10,7 +10,8 @@
 #   outputs      re-run the book's notebooks in place (refresh the outputs nbval compares)
 #   exercises    the exercise notebooks run (stubs included) and the grader's own tests pass
 #   grade        grade SUBMISSIONS (notebooks or folders of them) into _grade/: a Gradescope
-#                results.json per submission, summary.csv and summary.md
+#                results.json per submission, summary.csv and summary.md (JOBS workers)
+#   autograder   _grade/autograder.zip for Gradescope (CASES=hidden.json to ship hidden cases)
 #   bench        bench/run.py            conformance   conformance/lab.py
 #   clean        removes _build, .venv, caches and the vendored JS
 
@@ -34,7 +35,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 BOOK_NOTEBOOKS     = $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path 'book/_static/*' | sort)
 EXERCISE_NOTEBOOKS = $(shell find exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null | sort)
 
-.PHONY: all setup book vendor outputs test test-model test-notebooks test-built-book lab bench conformance clean exercises grade
+.PHONY: all setup book vendor outputs test test-model test-notebooks test-built-book lab bench conformance clean exercises grade autograder
 
 all: book
 
@@ -86,10 +87,17 @@ exercises: setup
 	$(BIN)/pytest --nbval-lax $(EXERCISE_NOTEBOOKS)
 	$(BIN)/pytest tests/grading
 
-# make grade SUBMISSIONS="subs/alice subs/bob"   (default: the shipped stubs, which score 0)
+# make grade SUBMISSIONS="subs/alice subs/bob" [CASES=hidden.json] [JOBS=2]
+#   (default: the shipped stubs, which score 0)
 SUBMISSIONS ?= exercises
+JOBS        ?= 2
+CASES       ?=
 grade: setup
-	$(BIN)/python -m refmodel.grade $(SUBMISSIONS) --out _grade
+	$(BIN)/python -m refmodel.grade $(SUBMISSIONS) --out _grade -j $(JOBS) $(if $(CASES),--cases $(CASES))
+
+# make autograder [CASES=hidden.json] -> _grade/autograder.zip (Gradescope's setup.sh, run_autograder)
+autograder: setup
+	$(BIN)/python -m refmodel.grading.autograder --out _grade/autograder.zip $(if $(CASES),--cases $(CASES))
 
 lab: setup
 	$(BIN)/jupyter lab

@@ -1,22 +1,31 @@
 """Exercises: a learner writes a kernel function; the model runs with it in place.
 
 Teaching layer.  Each exercise (refmodel/data/exercises.json) names the kernel functions to
-write and its cases: short scripts of system calls and kernel calls on a Machine.  A case is
-run twice, once on the model as it is and once with the learner's functions plugged in
-(overrides.override); it passes when every step returns the same and leaves the same state.
-`check()` does that inside the exercise notebook; `python -m refmodel.grade` does the same
-for a batch of submissions, each in a process of its own.
+write, the API they may use (refmodel/data/kernel_api.json) and its cases: short scripts of
+system calls and kernel calls on a Machine.  A case is run twice, once on the model as it is
+and once with the learner's functions plugged in (overrides.override); it passes when every
+step returns the same and leaves the same state.  Both runs happen in the process that holds
+the model: the learner's functions are reached through stubs, and they see the kernel only
+through stand-ins whose every use is a request the model's side checks (refmodel/grading).
+`check()` does that inside the exercise notebook, with the learner's side in the same
+process; `python -m refmodel.grade` does the same for a batch, with the learner's side in a
+jailed process of its own.  Students run exactly what graders run.
 """
 
 import contextlib
 import io
 import json
 import traceback
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import sched
 from .check import InvariantError
+from .grading import runtime as rt_mod
+from .grading.notebooks import NotebookError, code_cells, parse_notebook
+from .grading.server import (GraderBug, LearnerError, LearnerGone, LocalLink, LocalPeer, Server,
+                             model_where, scrub)
+from .grading.spec import exercise_api
 from .overrides import override
 from .render.state import machine_text
 from .scenario import Scene, run_step
@@ -24,6 +33,10 @@ from .scenario import Scene, run_step
 DATA = Path(__file__).with_name("data") / "exercises.json"
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT_TAG, SETUP_TAG = "student", "setup"
+# Steps one kernel path may take in a case before the model calls it a livelock: the
+# public cases need a few hundred at most; a fault retried forever reaches this in well
+# under a second, even with every retry calling a learner's function in another process.
+CASE_STEP_LIMIT = 20_000
 
 
 class SubmissionError(Exception):
@@ -31,51 +44,51 @@ class SubmissionError(Exception):
 
 
 def exercises() -> dict:
-    """Exercise id -> its metadata (title, notebook, functions, cases)."""
-    return json.loads(DATA.read_text(encoding="utf-8"))["exercises"]
+    """Exercise id -> its metadata (title, notebook, functions, api, cases)."""
+    return _load_exercises()
 
 
-# -- reading a submission ---------------------------------------------------------------------
+_EXERCISES = None
 
-def notebook_code(nb_or_path) -> list:
-    """[(label, source)] of the cells tagged setup or student, in notebook order; shell and
-    magic lines (! and %) are left out, as they are not Python."""
-    import nbformat
+
+def _load_exercises() -> dict:
+    global _EXERCISES
+    if _EXERCISES is None:
+        _EXERCISES = json.loads(DATA.read_text(encoding="utf-8"))["exercises"]
+    return json.loads(json.dumps(_EXERCISES))          # a copy: callers may change theirs
+
+
+# -- reading a submission (in a notebook; the grader reads untrusted files in grading/) -------
+
+def notebook_code(nb_or_path, tags=(STUDENT_TAG, SETUP_TAG)) -> list:
+    """[(label, source)] of the code cells tagged with one of tags, in notebook order;
+    shell and magic lines (! and %) are left out, as they are not Python.  Labels are
+    "cell N" (never a path)."""
     if isinstance(nb_or_path, (str, Path)):
         try:
-            nb = nbformat.read(str(nb_or_path), as_version=4)
+            data = Path(nb_or_path).read_bytes()
         except FileNotFoundError:
             raise SubmissionError(f"no notebook at {nb_or_path}") from None
-        except Exception as e:                       # not JSON, not a notebook
-            raise SubmissionError(f"{Path(nb_or_path).name} is not a readable notebook: {e}") from None
-        name = Path(nb_or_path).name
+        nb = data
     else:
-        nb, name = nb_or_path, "notebook"
-    out = []
-    for i, cell in enumerate(nb.cells):
-        tags = set(cell.get("metadata", {}).get("tags", []))
-        if cell.cell_type == "code" and tags & {STUDENT_TAG, SETUP_TAG}:
-            lines = [ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("!", "%"))]
-            out.append((f"{name}[cell {i}]", "\n".join(lines)))
-    return out
+        nb = nb_or_path
+    try:
+        cells = code_cells(parse_notebook(nb), tags)
+    except NotebookError as e:
+        raise SubmissionError(str(e)) from None
+    return cells
 
 
-def load_functions(cells: list, names: list) -> dict:
-    """Execute the cells in a fresh module and return the named functions from it."""
-    mod = types.ModuleType("submission")
-    for label, source in cells:
-        try:
-            code = compile(source, label, "exec")
-        except SyntaxError as e:
-            raise SubmissionError(f"{label}, line {e.lineno}: SyntaxError: {e.msg}") from None
-        try:
-            exec(code, mod.__dict__)
-        except Exception as e:
-            raise SubmissionError(f"{label} raised {type(e).__name__}: {e}") from None
-    missing = [n for n in names if not callable(mod.__dict__.get(n))]
-    if missing:
-        raise SubmissionError(f"the notebook defines no function named {', '.join(missing)}")
-    return {n: mod.__dict__[n] for n in names}
+@contextlib.contextmanager
+def step_bound(limit: int = CASE_STEP_LIMIT):
+    """Within the block, a kernel path that takes more than limit steps raises
+    sched.Livelock (the façade's default is practically unbounded)."""
+    saved = sched.step_limit
+    sched.step_limit = limit
+    try:
+        yield
+    finally:
+        sched.step_limit = saved
 
 
 # -- running a case -------------------------------------------------------------------------
@@ -86,29 +99,71 @@ class Observation:
     result: str                  # what it returned (or raised)
     state: str                   # the machine's text picture after it
     problems: list = field(default_factory=list)    # m.check() after it
+    detail: str = ""             # more about a raise (not compared): a message, the learner's lines
 
     def to_json(self) -> dict:
         return {"step": self.step, "result": self.result, "state": self.state,
-                "problems": self.problems}
+                "problems": self.problems, "detail": self.detail}
 
 
-def run_case(case: dict, functions: dict | None = None, max_output: int = 4000) -> tuple:
-    """(observations, printed): run case on a fresh Machine, with functions plugged in.
+COMPARED = ("step", "result", "state", "problems")
+
+
+def describe_exception(e: BaseException) -> tuple:
+    """(result, detail) of a step that raised.  A kernel BUG is told by where it fired (as
+    the kernel prints "kernel BUG at mm/rmap.c:612"), its message going to the detail; any
+    other exception by its type and message.  A learner's exception carries its type name
+    and the lines of their cells it passed through."""
+    if isinstance(e, LearnerError):
+        type_name, msg, where, trace = e.type_name, e.msg, e.where, e.trace
+    else:
+        type_name, msg, where, trace = type(e).__name__, scrub(str(e)), model_where(e), []
+    detail = "\n".join(trace)
+    if type_name == "BUG":
+        return f"raised BUG in {where}()", (msg + ("\n" + detail if detail else "")).strip()
+    return f"raised {type_name}: {msg}", detail
+
+
+def _picture(m) -> str:
+    """The state's text picture after a step (drawn with the model's own functions)."""
+    try:
+        state = machine_text(m)
+    except Exception as e:                           # a state the renderer cannot follow
+        state = f"(the state cannot be drawn: {type(e).__name__})"
+    return state
+
+
+def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
+             session=None) -> tuple:
+    """(observations, printed): run case on a fresh Machine, with functions plugged in (or
+    the stubs of a grading session: the learner's functions on their side).
 
     A step that raises ends the case: the exception is its result (the machine may be
-    half-changed, so nothing after it would mean anything)."""
+    half-changed, so nothing after it would mean anything).  So does a learner's side that
+    cannot go on (out of time, dead): the step's result says what happened."""
     scene = Scene.new(era=case.get("era", "2.6.18"), nodes=case.get("nodes", 2),
                       pages_per_node=case.get("pages_per_node", 32),
                       swap_pages=case.get("swap_pages", 0))
     m = scene.machine
     obs, printed = [], io.StringIO()
-    with override(**(functions or {})), contextlib.redirect_stdout(printed):
+    if session is not None:
+        functions = session.stubs()
+    with override(**(functions or {})), contextlib.redirect_stdout(printed), step_bound():
         for step in case["steps"]:
             text = " ".join(str(x) for x in step)
             try:
                 result = run_step(scene, step)          # the one step interpreter (scenario.py)
+            except LearnerGone as e:                   # out of time, dead: the case ends here
+                obs.append(Observation(text, f"stopped: {e.reason}", "", []))
+                if session is None:
+                    raise
+                session.gone = e
+                break
+            except (GraderBug, KeyboardInterrupt):
+                raise
             except Exception as e:                     # the learner's code, or a BUG it caused
-                obs.append(Observation(text, f"raised {type(e).__name__}: {e}", "", []))
+                result, detail = describe_exception(e)
+                obs.append(Observation(text, result, "", [], detail))
                 break
             try:
                 m.check(list(scene.paths.values()))
@@ -116,26 +171,46 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000) 
             except InvariantError as e:
                 problems = list(e.problems)
             except Exception as e:                      # the checker tripped over the state
-                problems = [f"the state cannot be checked: {type(e).__name__}: {e}"]
-            obs.append(Observation(text, result, machine_text(m), problems))
+                problems = [f"the state after this step is inconsistent: the model's checker "
+                            f"cannot read it ({type(e).__name__})"]
+            obs.append(Observation(text, result, _picture(m), problems))
             if problems:
                 break
     out = printed.getvalue()
     return obs, out[:max_output] + ("\n[... output cut]" if len(out) > max_output else "")
 
 
-def compare(expected: list, got: list) -> str | None:
+def run_learner_case(case: dict, session) -> tuple:
+    """(observations, printed, gone): the case with the session's learner functions; if the
+    learner's side could not go on, the last observation says why and gone is the reason."""
+    session.begin_case()
+    obs, _ = run_case(case, session=session)
+    return obs, session.take_printed(), session.gone
+
+
+def compare(expected: list, got: list, hidden: bool = False) -> str | None:
     """None if the runs agree; else a report of the first step where they part, xv6-style:
-    the step, then GOOD (the model) and BAD (the submission) lines."""
+    the step, then GOOD (the model) and BAD (the submission) lines.  For a hidden case only
+    the step's number and what the submission's own run did: nothing the model expected."""
     for i, want in enumerate(expected):
         if i >= len(got):
-            return f"step {i + 1} ({want['step']}) never ran"
+            return f"step {i + 1} ({'hidden' if hidden else want['step']}) never ran"
         have = got[i]
-        if want == have:
+        if all(want.get(k) == have.get(k) for k in COMPARED):
             continue
+        if hidden:
+            lines = [f"step {i + 1} of this hidden case differs from the model's run "
+                     f"(the hidden case's steps and expected states are not shown)"]
+            if have["result"].startswith(("raised", "stopped")):
+                lines += [f"  your run: {have['result']}"]
+            if have.get("detail"):
+                lines += [f"    {ln}" for ln in have["detail"].splitlines()]
+            return "\n".join(lines)
         lines = [f"step {i + 1}: {want['step']}"]
         if want["result"] != have["result"]:
             lines += [f"  GOOD result: {want['result']}", f"  BAD  result: {have['result']}"]
+            if have.get("detail"):
+                lines += [f"       {ln}" for ln in have["detail"].splitlines()]
         if have["problems"]:
             lines += ["  the model's invariant check failed after this step:"] + \
                      [f"    - {p}" for p in have["problems"]]
@@ -152,10 +227,16 @@ def compare(expected: list, got: list) -> str | None:
     return None
 
 
+_REFERENCE: dict = {}
+
+
 def reference(case: dict) -> list:
-    """The model's own observations for case (as JSON-ready dicts)."""
-    obs, _ = run_case(case)
-    return [o.to_json() for o in obs]
+    """The model's own observations for case (as JSON-ready dicts); computed once per case."""
+    key = json.dumps(case, sort_keys=True)
+    if key not in _REFERENCE:
+        obs, _ = run_case(case)
+        _REFERENCE[key] = [o.to_json() for o in obs]
+    return json.loads(json.dumps(_REFERENCE[key]))
 
 
 # -- feedback inside the notebook -------------------------------------------------------------
@@ -167,6 +248,7 @@ class CaseResult:
     points: float
     max_points: float
     feedback: str                # empty when passed
+    hidden: bool = False
 
     @property
     def passed(self) -> bool:
@@ -208,9 +290,16 @@ class Report(list):
                 f"{rows}</table>")
 
 
+def case_result(case: dict, feedback: str | None, hidden: bool = False) -> CaseResult:
+    pts = case.get("points", 1)
+    return CaseResult(case["name"], case.get("title", case["name"]), 0 if feedback else pts, pts,
+                      feedback or "", hidden)
+
+
 def grade_functions(exercise: str, functions: dict, cases: list | None = None) -> Report:
-    """Run every case of the exercise with functions in place of the model's (in this
-    process: use it for feedback, not for untrusted code -- the grader isolates that)."""
+    """Run every case of the exercise with functions plugged straight into the model (they
+    get the model's real objects: for the model's own functions and its variants, in tests).
+    A learner's functions go through check() (or the grader), which hands them stand-ins."""
     ex = exercises()[exercise]
     results = []
     for case in cases if cases is not None else ex["cases"]:
@@ -220,18 +309,81 @@ def grade_functions(exercise: str, functions: dict, cases: list | None = None) -
             diff = compare(want, [o.to_json() for o in obs])
         except Exception:
             diff, printed = "the case crashed:\n" + traceback.format_exc(limit=3), ""
-        pts = case.get("points", 1)
         if diff and printed:
             diff += "\n  (the submission printed:)\n" + printed
-        results.append(CaseResult(case["name"], case.get("title", case["name"]),
-                                  0 if diff else pts, pts, diff or ""))
+        results.append(case_result(case, diff))
     return Report(exercise, results)
 
 
+# -- the learner's side in the notebook -----------------------------------------------------------
+
+_LOCAL: dict = {}                  # exercise id -> the notebook's Runtime (one per kernel)
+
+
+def _local_runtime(exercise: str):
+    rt = _LOCAL.get(exercise)
+    if rt is None:
+        api = exercise_api(exercise)
+        rt = rt_mod.Runtime(json.loads(json.dumps(api.learner_spec())), LocalLink(api))
+        rt.passthrough = (GraderBug, LearnerGone, KeyboardInterrupt)
+        _LOCAL[exercise] = rt
+    return rt
+
+
+def api(exercise: str) -> dict:
+    """The names an exercise gives the learner's code: the kernel functions it may call
+    (each a request to the model, exactly as while grading), constants and value types.
+
+        from refmodel.exercises import check, api
+        globals().update(api("ex2"))
+    """
+    if exercise not in exercises():
+        raise SubmissionError(f"no exercise {exercise!r}; there are {', '.join(sorted(exercises()))}")
+    rt = _local_runtime(exercise)
+    return {k: v for k, v in rt.namespace.items() if not k.startswith("__")}
+
+
+class LocalSession:
+    """A grading session whose learner's side runs in this process (check() in a notebook)."""
+
+    def __init__(self, exercise: str, functions: dict):
+        self.rt = _local_runtime(exercise)
+        self.rt.functions = dict(functions)
+        self.server = Server(exercise_api(exercise), LocalPeer(self.rt))
+        self.printed, self.gone = [], None
+
+    def stubs(self) -> dict:
+        return {name: self.server.stub(name) for name in self.rt.functions}
+
+    def begin_case(self) -> None:
+        self.gone = None
+
+    def take_printed(self) -> str:
+        return ""                    # in a notebook, print() goes to the cell's output
+
+
 def check(exercise: str, namespace: dict) -> Report:
-    """In an exercise notebook: `check("ex1", globals())` grades the functions you wrote."""
-    ex = exercises()[exercise]
+    """In an exercise notebook: `check("ex1", globals())` grades the functions you wrote,
+    with the grader's own cases, stand-ins and checks."""
+    ex = exercises().get(exercise)
+    if ex is None:
+        raise SubmissionError(f"no exercise {exercise!r}; there are {', '.join(sorted(exercises()))}")
     missing = [n for n in ex["functions"] if not callable(namespace.get(n))]
     if missing:
         raise SubmissionError(f"define {', '.join(missing)} first")
-    return grade_functions(exercise, {n: namespace[n] for n in ex["functions"]})
+    given = api(exercise)
+    foreign = [n for n, v in given.items() if n in namespace and namespace[n] is not v
+               and callable(v) and n not in ex["functions"]]
+    if foreign:
+        raise SubmissionError(
+            f"{', '.join(sorted(foreign))} in this notebook {'is' if len(foreign) == 1 else 'are'} "
+            f"not what the setup cell gives (imported from refmodel?): run the setup cell again, "
+            f"so that your functions use the same kernel functions as the grader")
+    session = LocalSession(exercise, {n: namespace[n] for n in ex["functions"]})
+    results = []
+    for case in ex["cases"]:
+        want = reference(case)
+        obs, printed, gone = run_learner_case(case, session)
+        diff = compare(want, [o.to_json() for o in obs])
+        results.append(case_result(case, diff))
+    return Report(exercise, results)

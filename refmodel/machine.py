@@ -502,11 +502,15 @@ class Machine:
         raise RuntimeError(f"{path!r} did not reach {pc!r}")
 
     def finish(self, path):
-        """Run path to the end (raises Deadlock if it would sleep forever)."""
-        while not path.finished:
+        """Run path to the end (raises Deadlock if it would sleep forever, Livelock after
+        sched.step_limit steps)."""
+        for _ in range(sched.step_limit):
+            if path.finished:
+                return path
             if self.step(path) == BLOCKED:
                 raise sched.Deadlock(f"{path!r} would sleep forever")
-        return path
+        raise sched.Livelock(f"{sched.describe(path)} did not finish in {sched.step_limit} "
+                             f"steps: the model looped")
 
     def snapshot(self) -> tuple:
         """The whole kernel state as one hashable tuple."""

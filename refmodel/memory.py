@@ -133,6 +133,11 @@ class user_access(KernelPath):
         # so the fault neither takes nor drops it.
         self.gup = gup
 
+    def what(self) -> str:
+        """This access in words (sched.describe: what a Livelock report names)."""
+        return (f"the {'write' if self.write else 'read'} at {self.addr:#x} by pid {self.mm}, "
+                f"which faulted {self.faults} times,")
+
     # -- the CPU ----------------------------------------------------------------------
     @step(dead=("pfn", "orig_pte", "entry"), effect="access")
     def access(self, k):

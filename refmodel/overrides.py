@@ -1,8 +1,10 @@
 """The override registry: run the model with someone else's version of a kernel function.
 
 Teaching layer (exercises, the grader).  The kernel never imports this file: a learner's
-function is plugged in by its kernel name, wherever the model's modules refer to it, and
-the model's own version comes back when the `with` block ends.
+function is plugged in by its kernel name, wherever the kernel layer's modules refer to it,
+and the model's own version comes back when the `with` block ends.  The instruments that
+look at the state (render/, check.py, the façade's views) are left alone: they describe
+the state with the model's own functions, whatever is plugged in.
 """
 
 import importlib
@@ -32,10 +34,13 @@ def kernel_function(name: str):
 
 
 def _bindings(original) -> list:
-    """Every (module, attribute) of a loaded refmodel module bound to original."""
+    """Every (module, attribute) of a loaded kernel-layer module bound to original.  The
+    instruments (pictures, the invariant checker, the façade's views) keep the model's own
+    functions, so that a state is always described by the reference, whatever is plugged in."""
     out = []
+    kernel = {f"refmodel.{short}" for short in KERNEL_MODULES}
     for modname, mod in list(sys.modules.items()):
-        if mod is None or not (modname == "refmodel" or modname.startswith("refmodel.")):
+        if mod is None or modname not in kernel:
             continue
         for attr, value in list(vars(mod).items()):
             if value is original:
@@ -45,8 +50,8 @@ def _bindings(original) -> list:
 
 @contextmanager
 def override(**functions):
-    """Within the block, every reference the model's modules hold to each named kernel
-    function points at the given replacement:
+    """Within the block, every reference the kernel layer's modules hold to each named
+    kernel function points at the given replacement:
 
         with override(remove_migration_pte=my_remove_migration_pte):
             m.move_pages(p, [a], [1])

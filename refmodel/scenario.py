@@ -23,9 +23,13 @@ from .machine import Machine
 from .mempolicy import (MPOL_BIND, MPOL_DEFAULT, MPOL_INTERLEAVE, MPOL_MF_MOVE,
                         MPOL_MF_MOVE_ALL, MPOL_MF_STRICT, MPOL_PREFERRED)
 from .mmap import MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE
+from . import rmap
 from .overrides import kernel_function
-from .pgtable import PAGE_SHIFT, PAGE_SIZE
+from .page import TestSetPageLocked, unlock_page
+from .pgtable import PAGE_SHIFT, PAGE_SIZE, pte_pfn, pte_present
+from .rmap import SWAP_AGAIN, SWAP_FAIL, SWAP_SUCCESS
 from .sched import BLOCKED
+from .swapops import SwapTypes
 
 FLAGS = {"STRICT": MPOL_MF_STRICT, "MOVE": MPOL_MF_MOVE, "MOVE_ALL": MPOL_MF_MOVE_ALL}
 MODES = {"DEFAULT": MPOL_DEFAULT, "PREFERRED": MPOL_PREFERRED, "BIND": MPOL_BIND,
@@ -275,11 +279,37 @@ def reclaim(scene, who, addr):
     return scene.machine.reclaim(scene.proc(who), scene.addr(addr))
 
 
+def call_args(args) -> list:
+    """The arguments of a "call" step: JSON values, and {"SwapTypes": [max, read, write]}."""
+    return [SwapTypes(*a["SwapTypes"]) if isinstance(a, dict) and set(a) == {"SwapTypes"} else a
+            for a in args]
+
+
 @verb("call")
 def call(scene, name, args=()):
     """A kernel function called by name with plain arguments (an override, if one is in)."""
     mod, _ = kernel_function(name)
-    return getattr(mod, name)(*args)
+    return getattr(mod, name)(*call_args(args))
+
+
+SWAP_RESULTS = {SWAP_SUCCESS: "SWAP_SUCCESS", SWAP_AGAIN: "SWAP_AGAIN", SWAP_FAIL: "SWAP_FAIL"}
+
+
+@verb("try_to_unmap", text=lambda ret: SWAP_RESULTS.get(ret, repr(ret)))
+def try_to_unmap_(scene, who, addr):
+    """Reclaim's try_to_unmap (migration=0) on the page who maps at addr, locked as
+    shrink_page_list holds it, but without reclaim's aging pass: a young pte or a VM_LOCKED
+    vma is what try_to_unmap_one sees."""
+    k = scene.machine.k
+    pte = scene.proc(who).mm.pgtable.get(scene.addr(addr) >> PAGE_SHIFT, 0)
+    if not pte_present(pte):
+        raise ScenarioError(f"no page is mapped at {addr}")
+    page = k.pages[pte_pfn(pte)]
+    if TestSetPageLocked(page):
+        raise ScenarioError(f"the page at {addr} is locked by someone else")
+    ret = rmap.try_to_unmap(k, page, False)        # (by module: an override may replace it)
+    unlock_page(page)
+    return ret
 
 
 # -- kernel paths: started, stepped, finished ---------------------------------------------

@@ -124,6 +124,23 @@ def innermost(path):
         path = sub
 
 
+class Livelock(RuntimeError):
+    """A path ran more steps than the bound it was given without finishing: the model is
+    going round in circles (say, a learner's function plugged in keeps a fault retrying)."""
+
+
+# How many steps run() lets one path take.  The façade's default is practically unbounded;
+# the exercises' case runner lowers it for a case (refmodel.exercises.step_bound), so that a
+# function that makes the model loop is stopped at once and the loop is named.
+step_limit = 100_000_000
+
+
+def describe(path) -> str:
+    """A path in words: its own what() if it has one (a user access says which), else repr."""
+    what = getattr(path, "what", None)
+    return what() if callable(what) else repr(path)
+
+
 class KernelPath:
     """Base class: subclasses name their steps as methods and keep locals in __slots__."""
 
@@ -200,8 +217,10 @@ def _freeze(v):
     return v
 
 
-def run(k, path: KernelPath, limit: int = 100_000_000) -> KernelPath:
-    """Drive a path to completion on an otherwise idle machine (the façade's scheduler)."""
+def run(k, path: KernelPath, limit: int | None = None) -> KernelPath:
+    """Drive a path to completion on an otherwise idle machine (the façade's scheduler);
+    Livelock after limit steps (default: step_limit)."""
+    limit = step_limit if limit is None else limit
     for _ in range(limit):
         pc = path.pc
         if pc == DONE:
@@ -214,7 +233,7 @@ def run(k, path: KernelPath, limit: int = 100_000_000) -> KernelPath:
                 run(k, sub, limit)      # nothing else runs here: drive the inner path directly
         if step_fn(k) is BLOCKED:
             raise Deadlock(f"{path!r} would sleep forever: nothing else is running")
-    raise RuntimeError(f"{path!r} did not finish in {limit} steps (livelock?)")
+    raise Livelock(f"{describe(path)} did not finish in {limit} steps: the model looped")
 
 
 def run_sub(k, path, sub_attr: str = "sub"):

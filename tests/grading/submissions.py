@@ -127,7 +127,7 @@ def try_to_unmap_one(k, page, vma, migration):
     elif migration:
         mm.pgtable[vpn] = swp_entry_to_pte(make_migration_entry(page, pte_write(pte), k.swp_types))
     elif PageAnon(page):
-        raise AssertionError("an anonymous page outside the swap cache under reclaim")
+        BUG_ON(not migration)
     else:
         mm.file_rss -= 1
     page_remove_rmap(page)

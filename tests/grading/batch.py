@@ -1,0 +1,57 @@
+"""A batch of mixed submissions for measuring the grader (right, wrong and looping answers).
+
+    python tests/grading/batch.py DIR [-n 100] [-s SEED]
+    python -m refmodel.grade DIR/* --out DIR/_out -j 2
+
+Each submission is a folder with the four exercise notebooks: with probability 0.4 all
+right, 0.4 one realistic wrong answer per exercise (tests/grading/wrong_answers.py), 0.2
+one exercise whose function loops forever (the rest right).  Prints its seed first.
+"""
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import submissions as S            # noqa: E402
+import wrong_answers as W          # noqa: E402
+
+FILES = {"ex1": "ex1-migration-entries.ipynb", "ex2": "ex2-remove-migration-pte.ipynb",
+         "ex3": "ex3-change-pte-range.ipynb", "ex4": "ex4-try-to-unmap-one.ipynb"}
+RIGHT = {"ex1": S.EX1_RIGHT, "ex2": S.EX2_RIGHT, "ex3": S.EX3_RIGHT, "ex4": S.EX4_RIGHT}
+LOOPS = {"ex1": ("def swp_entry(type_, offset):\n    while True:\n        pass\n", S.EX1_RIGHT[1]),
+         "ex2": S.EX2_LOOPS,
+         "ex3": ("def change_pte_range(k, mm, start, end, newprot):\n    while True:\n        pass\n",),
+         "ex4": ("def try_to_unmap_one(k, page, vma, migration):\n    while True:\n        pass\n",)}
+
+
+def build(dest: Path, n: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    kinds = {}
+    for i in range(n):
+        r = rng.random()
+        kind = "right" if r < 0.4 else "wrong" if r < 0.8 else "loops"
+        looping = rng.choice(sorted(FILES)) if kind == "loops" else None
+        for ex, f in FILES.items():
+            if kind == "wrong":
+                cells = W.WRONG[ex][rng.choice(sorted(W.WRONG[ex]))][0]
+            elif ex == looping:
+                cells = LOOPS[ex]
+            else:
+                cells = RIGHT[ex]
+            S.notebook(f, cells, dest / f"s{i:03}" / f)
+        kinds[f"s{i:03}"] = kind
+    return kinds
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dest", type=Path)
+    ap.add_argument("-n", type=int, default=100)
+    ap.add_argument("-s", "--seed", type=int, default=1)
+    a = ap.parse_args()
+    print(f"ARG seed {a.seed}", file=sys.stderr)
+    kinds = build(a.dest, a.n, a.seed)
+    print({k: list(kinds.values()).count(k) for k in ("right", "wrong", "loops")}, file=sys.stderr)

@@ -1,0 +1,101 @@
+"""Wrong answers that learners really write, per exercise: each must lose points on the
+public cases (tests/grading/test_exercises.py).  Each entry: name -> (student cells, what
+is wrong).  Built from the right answers in submissions.py by one realistic change."""
+
+import submissions as S
+
+R1a, R1b = S.EX1_RIGHT
+R2, R3, R4 = S.EX2_RIGHT[0], S.EX3_RIGHT[0], S.EX4_RIGHT[0]
+
+
+def _sub(src, old, new):
+    assert old in src, old
+    return src.replace(old, new)
+
+
+EX1 = {
+    "no-offset-mask": (S.EX1_NO_MASK, "swp_entry does not mask the offset"),
+    "mask-one-bit-short": ((_sub(_sub(R1a, "(offset & SWP_OFFSET_MASK)", "(offset & ((1 << (SWP_TYPE_SHIFT - 1)) - 1))"),
+                                 "return entry & SWP_OFFSET_MASK", "return entry & ((1 << (SWP_TYPE_SHIFT - 1)) - 1)"), R1b),
+                           "the offset mask is one bit short (bit 58 lost)"),
+    "ignores-types": ((R1a, _sub(_sub(_sub(R1b,
+        "return swp_type(entry) in (types.migration_read, types.migration_write)",
+        "return swp_type(entry) in (SWP_MIGRATION_READ, SWP_MIGRATION_WRITE)"),
+        "return types.migration_write is not None and swp_type(entry) == types.migration_write",
+        "return swp_type(entry) == SWP_MIGRATION_WRITE"),
+        "return swp_entry(types.migration_read, swp_offset(entry))",
+        "return swp_entry(SWP_MIGRATION_READ, swp_offset(entry))")),
+        "2.6.18's numbering hard-coded: the types argument is ignored"),
+    "range-test": ((R1a, _sub(R1b, "return swp_type(entry) in (types.migration_read, types.migration_write)",
+                              "return swp_type(entry) >= types.migration_read")),
+                   "is_migration_entry as 'type >= SWP_MIGRATION_READ'"),
+    "read-type-only": ((R1a, _sub(R1b, "return swp_type(entry) in (types.migration_read, types.migration_write)",
+                                  "return swp_type(entry) == types.migration_read")),
+                       "is_migration_entry knows only the READ type"),
+    "bit-trick-read": ((R1a, _sub(R1b, "return swp_entry(types.migration_read, swp_offset(entry))",
+                                  "return entry & ~(1 << SWP_TYPE_SHIFT)")),
+                       "make_migration_entry_read clears the type's low bit (31 -> 30: right for 2.6.18 only)"),
+    "type-four-bits": ((_sub(R1a, "return entry >> SWP_TYPE_SHIFT", "return (entry >> SWP_TYPE_SHIFT) & 0xF"), R1b),
+                       "swp_type keeps four bits of a five-bit field"),
+}
+
+EX2 = {
+    "no-write-bit": (S.EX2_NO_WRITE_BIT, "a WRITE entry does not give the write bit back"),
+    "no-old-check": ((_sub(R2, " or migration_entry_to_page(k.pages, entry) is not old", ""),),
+                     "does not check that the entry names old (another page's entry is replaced)"),
+    "checks-nothing": ((_sub(_sub(R2, "    if not is_swap_pte(pte):\n        return\n", ""),
+                             "    if not is_migration_entry(entry, k.swp_types) or migration_entry_to_page(k.pages, entry) is not old:\n        return\n", ""),),
+                       "installs the pte whatever is there"),
+    "no-get-page": ((_sub(R2, "    get_page(new)\n", ""),), "takes no reference on new for the pte"),
+    "always-anon-rmap": ((_sub(R2, "    if PageAnon(new):\n        page_add_anon_rmap(new, vma, address)\n    else:\n        page_add_file_rmap(new)\n",
+                               "    page_add_anon_rmap(new, vma, address)\n"),), "file pages get an anon rmap"),
+    "young-pte": ((_sub(R2, "pte = pte_mkold(mk_pte(new, vma.vm_page_prot))", "pte = mk_pte(new, vma.vm_page_prot)"),),
+                  "the restored pte is young (not marked old)"),
+    "always-writable": ((_sub(R2, "    if is_write_migration_entry(entry, k.swp_types):\n        pte = pte_mkwrite(pte)\n",
+                              "    pte = pte_mkwrite(pte)\n"),), "every restored pte is writable, READ entries too"),
+}
+
+EX3 = {
+    "no-downgrade": (S.EX3_NO_DOWNGRADE, "present ptes only: WRITE entries stay WRITE"),
+    "end-inclusive": ((_sub(R3, "range(start >> PAGE_SHIFT, end >> PAGE_SHIFT)",
+                            "range(start >> PAGE_SHIFT, (end >> PAGE_SHIFT) + 1)"),),
+                      "[start, end] instead of [start, end): the page at end is changed too"),
+    "downgrade-if-write-removed": ((_sub(R3, "if is_write_migration_entry(entry, k.swp_types):",
+                                         "if is_write_migration_entry(entry, k.swp_types) and not newprot & 0x2:  # _PAGE_RW"),),
+                                   "downgrades only when the new protection takes write away"),
+    "loses-accessed-dirty": ((_sub(R3, "mm.pgtable[vpn] = pte_modify(pte, newprot)",
+                                   "mm.pgtable[vpn] = (pte >> PAGE_SHIFT << PAGE_SHIFT) | newprot"),),
+                             "the new pte loses its accessed and dirty bits"),
+    "downgrades-swap-entries": ((_sub(R3, "            if is_write_migration_entry(entry, k.swp_types):\n                mm.pgtable[vpn]",
+                                      "            if True:\n                mm.pgtable[vpn]"),),
+                                "every swap entry is rewritten as a READ migration entry"),
+    "creates-ptes": (("""
+def change_pte_range(k, mm, start, end, newprot):
+    for vpn in range(start >> PAGE_SHIFT, end >> PAGE_SHIFT):
+        pte = mm.pgtable.get(vpn, 0)
+        if is_swap_pte(pte):
+            entry = pte_to_swp_entry(pte)
+            if is_write_migration_entry(entry, k.swp_types):
+                mm.pgtable[vpn] = swp_entry_to_pte(make_migration_entry_read(entry, k.swp_types))
+        else:
+            mm.pgtable[vpn] = pte_modify(pte, newprot)
+""",), "an empty slot gets a pte too"),
+}
+
+EX4 = {
+    "locked-refuses": (S.EX4_LOCKED_REFUSES, "2.6.17's rule: VM_LOCKED refuses migration too"),
+    "no-write-entry": (S.EX4_NO_WRITE_ENTRY, "every entry READ (V1's single type)"),
+    "no-refusals": ((_sub(_sub(R4, "    if vma.vm_flags & VM_LOCKED and not migration:\n        return SWAP_FAIL\n", ""),
+                          "    if not migration and pte_young(pte):\n        mm.pgtable[vpn] = pte_mkold(pte)\n        return SWAP_FAIL\n", ""),),
+                    "reclaim's refusal rules left out"),
+    "no-file-branch": ((_sub(R4, "    elif PageAnon(page):\n        BUG_ON(not migration)\n    else:\n        mm.file_rss -= 1\n", ""),),
+                       "no branch for reclaim of a file page (or an anonymous page outside the swap cache)"),
+    "no-page-cache-release": ((_sub(R4, "    page_cache_release(k, page)\n", ""),), "the pte's reference on the page is kept"),
+    "no-swap-duplicate": ((_sub(R4, "        swap_duplicate(k, page.private)\n", ""),), "the swap pte takes no reference on its slot"),
+    "young-refuses-migration": ((_sub(R4, "    if not migration and pte_young(pte):", "    if pte_young(pte):"),),
+                                "a young pte refuses migration too"),
+    "no-rss": ((_sub(_sub(R4, "        mm.anon_rss -= 1\n", ""), "        mm.file_rss -= 1\n", "        pass\n"),),
+               "rss counters are not updated"),
+}
+
+WRONG = {"ex1": EX1, "ex2": EX2, "ex3": EX3, "ex4": EX4}
