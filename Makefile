@@ -29,6 +29,11 @@ export CI
 # Kernels started by jupyter-book, nbval and lab must see the venv's python and jupyter.
 export PATH := $(abspath $(BIN)):$(PATH)
 
+# The book, its stored outputs and the notebook tests hold the static form of the steppers
+# (every frame in the page, stepped by book/_static/workbook.js); without this variable,
+# in JupyterLab or JupyterLite, refmodel.render.show() gives the live ipywidgets form.
+book outputs test-notebooks: export WORKBOOK_STATIC := 1
+
 # Notebooks: book chapters are checked strictly against their stored outputs,
 # exercises only for running (their outputs are kept cleared).
 BOOK_NOTEBOOKS     = $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path 'book/_static/*' | sort)
@@ -91,8 +96,9 @@ SUBMISSIONS ?= exercises
 grade: setup
 	$(BIN)/python -m refmodel.grade $(SUBMISSIONS) --out _grade
 
+# Jupyter refuses to run as root unless told; containers and CI images often are root.
 lab: setup
-	$(BIN)/jupyter lab
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: setup
 	$(BIN)/python bench/run.py
