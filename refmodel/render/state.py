@@ -89,7 +89,8 @@ def sections(rows: list) -> list:
     header ("head"); the swap areas and the swap cache form a block of their own."""
     blocks, cur = [], []
     for kind, text in rows:
-        starts = kind in _HEADS or (kind == "swapmap" and cur and cur[-1][0] != "swapmap")
+        starts = kind in _HEADS or (kind == "swapmap" and cur and cur[-1][0] not in ("swapmap",
+                                                                                      "head"))
         if starts and cur:
             blocks.append(cur)
             cur = []

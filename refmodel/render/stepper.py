@@ -267,17 +267,16 @@ def state_rows(machine, pages: dict) -> list:
         for kind, text in process_rows(machine, proc):
             word = "head" if kind == "mm" else text.split()[0]
             rows.append(((proc.pid, word), kind, text))
-    if pages:
-        rows.append((("pages", "head"), "head", "pages under migration"))
-        for pfn, role in pages.items():
-            kind, text = _page_row(k, pfn, role)
-            rows.append((("page", pfn), kind, text))
+    rows.append((("pages", "head"), "head", "pages under migration, and locks"))
+    for pfn, role in pages.items():
+        kind, text = _page_row(k, pfn, role)
+        rows.append((("page", pfn), kind, text))
+    kind, text = _lock_row(machine)
+    rows.append((("locks",), kind, text))
     sw = swap_rows(machine)
     if sw:
         rows.append((("swap", "head"), "head", "swap"))
         rows += [(("swap", text.split(":")[0]), kind, text) for kind, text in sw]
-    kind, text = _lock_row(machine)
-    rows.append((("locks",), kind, text))
     return rows
 
 
