@@ -8,7 +8,6 @@ onto more lines instead of widening the block, so that the page can set blocks s
 on a wide screen and one under the other on a phone.
 """
 
-from html import escape
 
 from ..mm import vm_flag_string
 from ..page import PageAnon, flag_names, page_count, page_mapcount

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from html import escape
 
 from .picture import Picture
-from .state import describe_pte, process_rows, rows_picture, swap_rows
+from .state import process_rows, rows_picture, swap_rows
 
 STATIC_ENV = "WORKBOOK_STATIC"
 
