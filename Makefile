@@ -30,6 +30,11 @@ export CI
 # Kernels started by jupyter-book, nbval and lab must see the venv's python and jupyter.
 export PATH := $(abspath $(BIN)):$(PATH)
 
+# The book, its stored outputs and the notebook tests hold the static form of the steppers
+# (every frame in the page, stepped by book/_static/workbook.js); without this variable,
+# in JupyterLab or JupyterLite, refmodel.render.show() gives the live ipywidgets form.
+book outputs test-notebooks: export WORKBOOK_STATIC := 1
+
 # Notebooks: book chapters are checked strictly against their stored outputs,
 # exercises only for running (their outputs are kept cleared).
 BOOK_NOTEBOOKS     = $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path 'book/_static/*' | sort)
@@ -54,8 +59,15 @@ $(VENDOR): scripts/vendor-js.sh
 	bash scripts/vendor-js.sh
 	@touch $@
 
+# What `jupyter-book build` prints that says nothing when all is well: Sphinx's progress
+# per file, the settings dumps of myst and myst-nb, each kernel's warning that it talks over
+# local TCP, Jupyter Book's banner.  Filtered out; warnings (which -W turns into errors),
+# errors and one line per executed notebook (the progress of a cold build) stay.
+BOOK_NOISE := Kernel is running over TCP without encryption|reading sources\.\.\.|writing output\.\.\.|myst(-nb)? v[0-9.]+:|Cached executed notebook|Executing notebook using|Excluded from execution by pattern|Using jupyter-cache at|sphinx-multitoc-numbering|loading translations|making output directory|building \[(mo|html)\]|copying (static|extra|assets|images|downloadable)|dumping (search index|object inventory)|generating indices|writing additional pages|looking for now-outdated|pickling environment|checking consistency|preparing documents|updating environment|loading pickled environment|^\[etoc\]|Running (Jupyter-Book|Sphinx)|(Source Folder|Config Path|Output Path):|={20}|Finished generating HTML|Your book.s HTML pages are here|_build/html/|You can look at your book|Or paste this line|The HTML pages are in|^\s*$$
+
 book: setup vendor
-	$(BIN)/jupyter-book build -W -n --keep-going .
+	@echo "book: jupyter-book build (one line per notebook it executes; warnings are errors)"
+	@set -o pipefail; $(BIN)/jupyter-book build -W -n --keep-going . 2>&1 | { grep -v -E "$(BOOK_NOISE)" || true; }
 	@echo "book: open _build/html/index.html"
 
 # `make test` builds the book itself (step 3), because the last checks read _build/html.
@@ -99,8 +111,9 @@ grade: setup
 autograder: setup
 	$(BIN)/python -m refmodel.grading.autograder --out _grade/autograder.zip $(if $(CASES),--cases $(CASES))
 
+# Jupyter refuses to run as root unless told; containers and CI images often are root.
 lab: setup
-	$(BIN)/jupyter lab
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: setup
 	$(BIN)/python bench/run.py

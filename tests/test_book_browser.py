@@ -6,114 +6,30 @@
     /usr/bin/chromium --headless --no-sandbox ...   (Playwright never downloads a browser)
           |
     intro.html    : renders, no JavaScript errors, no request leaves this machine
-    chapter.html  : the same, plus after the widget JS ran: an IntSlider and the
-                    READ/WRITE toggle rebuilt from the embedded widget state, and the
-                    pte pictures (SVG) both in the page and inside the widget
+    chapter.html  : the same, plus the entry stepper (workbook.js): its controls,
+                    READ/WRITE and next change the picture; the pte pictures are SVGs
+    every page    : loads with no error and nothing fetched from off this machine
+                    (the layout checks at 1280 and 390 px are in test_book_pages.py)
 
 Without Chromium the tests are skipped with a note, except under CI=true, where that
 is a failure.
 """
 
-import functools
-import http.server
-import os
-import threading
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import pytest
 
-from builtbook import CHAPTER, INTRO, built_book, skip_or_fail
+from bookbrowser import browser, open_page, settle, site, toc_pages  # noqa: F401 (fixtures)
+from builtbook import CHAPTER, INTRO, built_book
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
-HOW_TO_ENABLE = ("install Debian's Chromium to run the browser checks: `sudo apt-get install chromium` "
-                 "(or point CHROMIUM=/path/to/chromium at another build)")
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def site():
-    """Serve _build/html on 127.0.0.1 at a free port; yields the base URL."""
-    html = built_book()
-    handler = functools.partial(_QuietHandler, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
 
 @pytest.fixture(scope="module", params=["http", "file"])
-def base(request, site):
+def base(request, site):  # noqa: F811 (site is a fixture)
     """Where the pages are opened from: the local web server, or straight from disk."""
     return site if request.param == "http" else built_book().as_uri()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Chromium (the system one) under Playwright."""
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        skip_or_fail(f"no Chromium at {CHROMIUM}: {HOW_TO_ENABLE}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("the Python package playwright is missing: run `make setup`")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def open_page(browser, url=None):
-    """A fresh page that records every problem: console errors, uncaught exceptions,
-    failed or 4xx/5xx responses, and any request that leaves this machine (aborted)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1600})
-    page = context.new_page()
-    problems = []
-
-    def on_console(msg):
-        if msg.type == "error":
-            problems.append(f"console.error: {msg.text} [{msg.location.get('url', '')}]")
-
-    def on_route(route):
-        url = urlsplit(route.request.url)
-        if url.scheme in ("data", "blob", "about", "file") or url.hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            problems.append(f"request off this machine: {route.request.url}")
-            route.abort()
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: problems.append(f"uncaught exception: {exc}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
-    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
-    page.route("**/*", on_route)
-    if url:
-        page.goto(url, wait_until="load")
-    return page, problems
-
-
-def settle(page):
-    """Let late scripts (widget manager, MathJax) finish before judging the page."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(500)
-
-
-def test_harness_sees_javascript_errors(browser):
+def test_harness_sees_javascript_errors(browser):  # noqa: F811
     """The recorder itself: an uncaught exception and a console error are both caught."""
     page, problems = open_page(browser)
     page.set_content("<script>console.error('boom'); throw new Error('uncaught boom');</script>")
@@ -123,7 +39,7 @@ def test_harness_sees_javascript_errors(browser):
     assert any("uncaught boom" in p for p in problems), problems
 
 
-def test_intro_renders_without_errors(browser, base):
+def test_intro_renders_without_errors(browser, base):  # noqa: F811
     """The introduction renders its title and links, with no JavaScript errors."""
     page, problems = open_page(browser, f"{base}/{INTRO}")
     settle(page)
@@ -135,7 +51,7 @@ def test_intro_renders_without_errors(browser, base):
     assert problems == []
 
 
-def test_index_redirects_to_intro(browser, base):
+def test_index_redirects_to_intro(browser, base):  # noqa: F811
     """_build/html/index.html (what README tells people to open) lands on the intro."""
     page, problems = open_page(browser, f"{base}/index.html")
     page.wait_for_url("**/book/intro.html")
@@ -144,43 +60,38 @@ def test_index_redirects_to_intro(browser, base):
     assert problems == []
 
 
-def test_chapter_widget_and_picture_render(browser, base):
-    """After the widget JS ran, the chapter shows the slider and the READ/WRITE toggle
-    rebuilt from the embedded state, the pte pictures as SVG, and logged no errors."""
+def test_chapter_stepper_and_picture_render(browser, base):  # noqa: F811
+    """The anatomy chapter's entry stepper works without a kernel: its controls appear, it
+    starts on the WRITE entry for pfn 0x12345, the READ button shows the READ entry, next
+    moves on to another pfn; the chapter's pte pictures are SVGs; no errors."""
     page, problems = open_page(browser, f"{base}/{CHAPTER}")
-    page.wait_for_selector(".widget-slider", state="visible", timeout=30_000)
-    page.wait_for_selector(".widget-toggle-buttons", state="visible", timeout=10_000)
     settle(page)
-
-    readout = page.locator(".widget-slider .widget-readout").first.inner_text().strip()
-    buttons = page.locator(".widget-toggle-buttons button").all_inner_texts()
-    selected = page.locator(".widget-toggle-buttons button.mod-active").all_inner_texts()
+    box = page.locator(".wb-stepper").first
+    current = box.locator(".wb-frame.wb-current")
+    controls_shown = box.locator(".wb-controls").is_visible()
+    first_title = current.locator(".wb-frame-title").inner_text()
+    first_svg = current.locator("svg").first.text_content()
+    current.locator("[data-wb-goto]", has_text="READ").click()
+    read_title = box.locator(".wb-frame.wb-current .wb-frame-title").inner_text()
+    read_svg = box.locator(".wb-frame.wb-current svg").first.text_content()
+    pressed = box.locator(".wb-frame.wb-current [aria-pressed=true]").inner_text()
+    box.locator(".wb-next").click()
+    next_title = box.locator(".wb-frame.wb-current .wb-frame-title").inner_text()
     static_svgs = page.locator("figure.refmodel-picture svg").count()
-    widget_svgs = page.locator(".widget-output svg, .jupyter-widgets-output-area svg").count()
-    box = page.locator("figure.refmodel-picture svg").first.bounding_box()
-    svg_text = page.locator("figure.refmodel-picture svg").first.text_content()
     page.context.close()
 
-    assert readout == "74565"                          # pfn 0x12345, as saved
-    assert [b.strip() for b in buttons] == ["READ", "WRITE"]
-    assert [s.strip() for s in selected] == ["WRITE"]
+    assert controls_shown
+    assert "WRITE entry for pfn 0x12345" in first_title
+    assert "SWP_MIGRATION_WRITE" in first_svg
+    assert "READ entry for pfn 0x12345" in read_title and pressed.strip() == "READ"
+    assert "SWP_MIGRATION_READ" in read_svg
+    assert next_title != read_title
     assert static_svgs >= 2, "the chapter's two pte pictures are missing"
-    assert widget_svgs >= 1, "the widget's Output did not render its saved picture"
-    assert box and box["width"] > 100 and box["height"] > 20
-    assert "migration entry" in svg_text
     assert problems == []
 
 
-def toc_pages() -> list:
-    """Every page the table of contents builds, as paths under _build/html."""
-    import yaml
-    toc = yaml.safe_load((Path(__file__).resolve().parents[1] / "_toc.yml").read_text())
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    return [f + ".html" for f in files]
-
-
 @pytest.mark.parametrize("page_path", toc_pages())
-def test_every_page_renders_without_errors(browser, site, page_path):
+def test_every_page_renders_without_errors(browser, site, page_path):  # noqa: F811
     """Each page of the book (chapters and exercises) loads from the local server with no
     JavaScript error, no failed request and nothing fetched from off this machine, and
     shows its title."""

@@ -121,15 +121,19 @@ def test_static_css_imports_nothing_external():
     assert bad == {}
 
 
-def test_chapter_uses_vendored_widget_and_math_js():
-    """The widget chapter loads require.js and the widget manager from _static/vendor,
-    and embeds the widget state that the manager renders."""
+def test_chapter_steppers_use_local_js_and_no_dead_widgets():
+    """The anatomy chapter's control is a stepper driven by _static/workbook.js, and no page
+    embeds an ipywidgets view: in the static book a widget's Python callback is dead, so
+    such a control must not be shown (the steppers are its static form).  MathJax and the
+    vendored widget manager still come from _static/vendor, with their licences."""
     html_dir = built_book()
     text = (html_dir / CHAPTER).read_text(encoding="utf-8")
-    scripts = local_loads(text)
-    assert "../_static/vendor/requirejs/require.js" in scripts
-    assert "../_static/vendor/html-manager/embed-amd.js" in scripts
-    assert 'application/vnd.jupyter.widget-state+json' in text
+    assert "../_static/workbook.js" in local_loads(text)
+    assert 'class="wb-stepper"' in text
+    dead = [page for page in built_pages()
+            if "application/vnd.jupyter.widget-view+json" in
+            (html_dir / page).read_text(encoding="utf-8")]
+    assert dead == [], f"pages with widgets that cannot work without a kernel: {dead}"
     assert (html_dir / "_static/vendor/html-manager/LICENSE").is_file()
     assert (html_dir / "_static/vendor/requirejs/LICENSE").is_file()
     assert (html_dir / "_static/vendor/mathjax/LICENSE").is_file()

@@ -1,8 +1,12 @@
 """One renderer, two outputs: every picture of model state is built once as a neutral
 description and then drawn as plain text (terminals, tests, screen readers, diffs) and as
-SVG/HTML (notebooks and the static book)."""
+SVG/HTML (notebooks and the static book).  Steppers (stepper.py) put pictures in a row
+that the reader steps through, in the static book and live."""
 
 from .picture import Picture
 from .pte import pte_fields, pte_picture
+from .stepper import (Frame, Stepper, entry_stepper, game_stepper, migration_stepper, show,
+                      static)
 
-__all__ = ["Picture", "pte_fields", "pte_picture"]
+__all__ = ["Frame", "Picture", "Stepper", "entry_stepper", "game_stepper", "migration_stepper",
+           "pte_fields", "pte_picture", "show", "static"]

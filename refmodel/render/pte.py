@@ -6,6 +6,7 @@ from ..pgtable import (_PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNON
                        _PAGE_USER, __swp_offset, __swp_type, pte_pfn)
 from ..swapops import MIGRATION_2_6_18, SwapTypes, pte_kind
 from .picture import Picture
+from .svg import CHAR, FONT, mono, svg_open, wrap
 
 
 def _type_name(t: int, types: SwapTypes) -> str:
@@ -52,7 +53,10 @@ _KIND_COLOUR = {"none": "#eeeeee", "present": "#cfe8cf", "swap": "#d7e3f4", "mig
 
 
 def pte_picture(pte: int, types: SwapTypes = MIGRATION_2_6_18) -> Picture:
-    """A labelled picture of a raw pte value: text table and SVG bar of its fields."""
+    """A labelled picture of a raw pte value: text table and SVG bar of its fields.
+
+    The SVG draws the 64 bits as two rows of 32 (63..32 above 31..0), so that it stays
+    about 370 px wide and its 13 px labels stay readable when a phone scales it."""
     kind, fields = pte_fields(pte, types)
     title = f"{_KIND_TITLE[kind]} 0x{pte:016x}"
     rows = [f"{title}", f"{'bits':>7}  {'field':<7} {'value':>12}  meaning"]
@@ -60,42 +64,76 @@ def pte_picture(pte: int, types: SwapTypes = MIGRATION_2_6_18) -> Picture:
         bits = f"{hi}" if hi == lo else f"{hi}..{lo}"
         rows.append(f"{bits:>7}  {name:<7} {val:>#12x}  {meaning}")
     text = "\n".join(rows)
+    return Picture(title, text, _pte_svg(pte, title, kind, fields))
 
-    # SVG: 64 bit cells, bit 63 at the left, fields outlined and labelled underneath.
-    cell, left, top = 11, 10, 28
-    width = left * 2 + 64 * cell
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="120" '
-             f'viewBox="0 0 {width} 120" role="img" aria-label="{escape(title)}">',
-             f'<title>{escape(title)}</title>',
-             f'<text x="{left}" y="16" font-family="monospace" font-size="13">{escape(title)}</text>']
-    for bit in range(64):
-        x = left + (63 - bit) * cell
-        on = (pte >> bit) & 1
-        parts.append(f'<rect x="{x}" y="{top}" width="{cell}" height="22" '
-                     f'fill="{"#444" if on else "#fff"}" stroke="#999" stroke-width="0.5"/>')
-    for name, hi, lo, val, meaning in fields:
-        x0, x1 = left + (63 - hi) * cell, left + (64 - lo) * cell
-        parts.append(f'<rect x="{x0}" y="{top - 2}" width="{x1 - x0}" height="26" fill="none" '
-                     f'stroke="#c05000" stroke-width="1.5"/>')
-        parts.append(f'<rect x="{x0}" y="{top + 28}" width="{x1 - x0}" height="18" '
-                     f'fill="{_KIND_COLOUR[kind]}" stroke="#c05000" stroke-width="0.5"/>')
-        label = name if x1 - x0 < 60 else f"{name}={val:#x}"
-        parts.append(f'<text x="{(x0 + x1) / 2}" y="{top + 41}" text-anchor="middle" '
-                     f'font-family="monospace" font-size="10">{escape(label)}</text>')
-    # The meanings, wrapped to the picture's width (about 7 px per character at 11 px).
-    lines, line = [], ""
-    for item in (f"{n}: {m}" for n, _, _, _, m in fields if n not in ("PN",)):
-        if line and len(line) + len(item) + 2 > (width - 2 * left) // 6:
-            lines.append(line)
-            line = item
-        else:
-            line = f"{line}; {item}" if line else item
-    lines.append(line)
+
+_CELL, _LEFT = 11, 10                 # px per bit, margin
+_ROW_H = 20                           # height of a row of bit cells
+_LABEL_LINE = 15                      # px between staggered label lines
+
+
+def _pte_svg(pte: int, title: str, kind: str, fields: list) -> str:
+    width = 2 * _LEFT + 32 * _CELL
+    parts = [mono(_LEFT, 16, title)]
+    y = 26
+    shortened = set()                                # fields whose label lost its value
+    for row_hi in (63, 31):                          # bits row_hi..row_hi-31
+        row_lo = row_hi - 31
+        x_of = lambda bit: _LEFT + (row_hi - bit) * _CELL      # noqa: E731 (left edge of bit)
+        parts.append(f'<text x="{_LEFT}" y="{y + 11}" font-family="monospace" font-size="12" '
+                     f'fill="#555">{row_hi}</text>')
+        parts.append(f'<text x="{_LEFT + 32 * _CELL}" y="{y + 11}" font-family="monospace" '
+                     f'font-size="12" fill="#555" text-anchor="end">{row_lo}</text>')
+        top = y + 15
+        for bit in range(row_hi, row_lo - 1, -1):
+            on = (pte >> bit) & 1
+            parts.append(f'<rect x="{x_of(bit)}" y="{top}" width="{_CELL}" height="{_ROW_H}" '
+                         f'fill="{"#444" if on else "#fff"}" stroke="#999" stroke-width="0.5"/>')
+        # Fields (or the part of a field) in this row: outline, coloured bar, label.
+        ends = []                                    # right edge of the last label per line
+        label_rows = 1
+        for name, hi, lo, val, _ in fields:
+            h, lo_ = min(hi, row_hi), max(lo, row_lo)
+            if h < lo_:
+                continue
+            x0, x1 = x_of(h), x_of(lo_) + _CELL
+            parts.append(f'<rect x="{x0}" y="{top - 2}" width="{x1 - x0}" height="{_ROW_H + 4}" '
+                         f'fill="none" stroke="#c05000" stroke-width="1.5"/>')
+            parts.append(f'<rect x="{x0}" y="{top + _ROW_H + 4}" width="{x1 - x0}" height="6" '
+                         f'fill="{_KIND_COLOUR[kind]}" stroke="#c05000" stroke-width="0.5"/>')
+            split = hi > row_hi or lo < row_lo
+            label = f"{name}={val:#x}"
+            if split and (hi - lo + 1) - (h - lo_ + 1) > (h - lo_ + 1):
+                label = name                          # the wider part carries the value
+            if len(label) * CHAR > x1 - x0 + 2:
+                label = name
+                if not split:
+                    shortened.add(name)
+            w = len(label) * CHAR
+            cx = (x0 + x1) / 2
+            lx = max(_LEFT - 4, min(cx - w / 2, width - w))
+            line = 0
+            while line < len(ends) and ends[line] > lx - 3:
+                line += 1
+            if line == len(ends):
+                ends.append(0)
+            ends[line] = lx + w
+            label_rows = max(label_rows, line + 1)
+            ly = top + _ROW_H + 10 + _LABEL_LINE * (line + 1) - 2
+            if line:                                  # a leader from the label to its field
+                parts.append(f'<line x1="{cx}" y1="{top + _ROW_H + 10}" x2="{cx}" '
+                             f'y2="{ly - 11}" stroke="#c05000" stroke-width="0.75"/>')
+            parts.append(mono(lx, ly, label))
+        y = top + _ROW_H + 10 + _LABEL_LINE * label_rows + 8
+    # The meanings, one field a line, wrapped to the picture's width (13 px sans-serif:
+    # at most about 7.4 px a character).
+    lines = []
+    for n, hi, lo, v, m in fields:
+        if n != "PN":
+            value = f" = {v:#x}" if n in shortened and hi > lo else ""
+            lines += wrap(f"{n}{value}: {m}", int((width - 2 * _LEFT) // 7.4))
     for i, text_line in enumerate(lines):
-        parts.append(f'<text x="{left}" y="{top + 66 + 14 * i}" font-family="sans-serif" '
-                     f'font-size="11">{escape(text_line)}</text>')
-    height = top + 66 + 14 * len(lines)
-    parts[0] = parts[0].replace('height="120"', f'height="{height}"').replace(
-        f'0 0 {width} 120', f'0 0 {width} {height}')
-    parts.append("</svg>")
-    return Picture(title, text, "".join(parts))
+        parts.append(f'<text x="{_LEFT}" y="{y + 8 + 17 * i}" font-family="sans-serif" '
+                     f'font-size="{FONT}" xml:space="preserve">{escape(text_line)}</text>')
+    height = y + 8 + 17 * len(lines)
+    return svg_open(width, height, title) + "".join(parts) + "</svg>"

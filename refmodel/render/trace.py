@@ -154,6 +154,12 @@ CSS = ("<style>.refmodel-trace{border-collapse:collapse;font-family:monospace;fo
        ".refmodel-violation{color:#900;font-weight:bold}</style>")
 
 
+def _breakable(cell: str) -> str:
+    """Escaped cell text with break opportunities after '.' and ',' (long kernel function
+    names such as migrate_pages.get_new_page may wrap there in a narrow column)."""
+    return escape(cell).replace(".", ".<wbr>").replace(",", ",<wbr>")
+
+
 def trace_html(rep) -> str:
     """The counterexample as an HTML table (changed cells highlighted and labelled)."""
     header, rows = _rows(rep)
@@ -165,12 +171,16 @@ def trace_html(rep) -> str:
     for n, (r, chg) in enumerate(rows):
         bad = n == len(rows) - 1 and rep.violations
         parts.append(f"<tr{' class=bad' if bad else ''}>")
-        for c, ch in zip(r, chg):
+        for c, ch, h in zip(r, chg, header):
+            # data-col names the column for the narrow-screen layout (workbook.css), where
+            # each step is a card with one labelled line per column.
+            col = f" data-col='{escape(h, quote=True)}'"
+            cell = _breakable(c)
             if ch:
-                parts.append(f"<td class='changed'>{escape(c)}<span class='sr-only' "
+                parts.append(f"<td class='changed'{col}>{cell}<span class='sr-only' "
                              f"style='position:absolute;left:-9999px'> (changed)</span></td>")
             else:
-                parts.append(f"<td>{escape(c)}</td>")
+                parts.append(f"<td{col}>{cell}</td>")
         parts.append("</tr>")
     parts.append("</tbody></table>")
     for p in rep.violations:
