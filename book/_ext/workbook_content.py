@@ -40,10 +40,11 @@ H_ROW = re.compile(r"^\| `([^`]+)` \| (linux-mm|lkml|commit) \| (.*)\|\s*$", re.
 # -- shared ---------------------------------------------------------------------------------
 
 def _parse(directive, lines: list) -> list:
-    """Parse generated MyST lines inside directive (MyST pages parse MyST)."""
-    node = nodes.container()
+    """Parse generated MyST lines inside directive (MyST pages parse MyST); headings in
+    them become sections of the page, so that they appear in its table of contents."""
+    node = nodes.Element()
     directive.state.nested_parse(StringList(lines, source="(generated)"),
-                                 directive.content_offset, node)
+                                 directive.content_offset, node, match_titles=True)
     return node.children
 
 
@@ -81,9 +82,27 @@ def _prose(text: str) -> list:
                                      for line in lines), "python") + [""]
             continue
         for line in lines:
-            para.append((_esc(line.strip()), line))
+            para.append((_linked(line.strip()), line))
         flush()
     return out
+
+
+URL = re.compile(r"https?://[^\s<>()]+[^\s<>().,;:]")
+
+
+def _linked(text: str) -> str:
+    """_esc(text), except that URLs become links whose text may wrap after / and ."""
+    def plain(seg: str) -> str:
+        return _esc(seg).replace("\\/", "\\/<wbr>")     # a/b/c may wrap after each /
+
+    out, pos = [], 0
+    for m in URL.finditer(text):
+        out.append(plain(text[pos:m.start()]))
+        shown = re.sub(r"([/.#])", r"\1<wbr>", m.group(0).split("://", 1)[1])
+        out.append(f"[{shown}]({m.group(0)})")
+        pos = m.end()
+    out.append(plain(text[pos:]))
+    return "".join(out)
 
 
 def _fence(text: str, lang: str = "text") -> list:
@@ -133,7 +152,7 @@ def api_lines() -> list:
     """The API reference as MyST lines."""
     lines = []
     for module in api_modules():
-        lines += [f"## `{module.__name__}`", "", f"```{{py:module}} {module.__name__}", "```",
+        lines += [f"## {_breakable(module.__name__)}", "", f"```{{py:module}} {module.__name__}", "```",
                   ""]
         doc = inspect.getdoc(module)
         if doc:
@@ -179,7 +198,7 @@ def source_map_lines() -> list:
     for r in source_map():
         if r.module != module:
             module = r.module
-            lines += ["", f"## `{module}`", ""]
+            lines += ["", f"## {_breakable(module)}", ""]
         name = f"`{r.name}`" if r.kernel == r.name else f"`{r.name}` (kernel: `{r.kernel}`)"
         if r.status == "2.6.18":
             where = (f"[{r.path}:{r.line}]({r.link_2_6_18()}) in 2.6.18; "
@@ -263,7 +282,7 @@ def bibliography_lines() -> list:
         e = data[k]
         lst = verified.get(k, ("all", ""))[0]
         lines += [f"({bib_anchor(k)})=", f"**{e['author']}**, {e['date']}: "
-                  f"*{_md_escape(e['title'])}*. Message-ID `<{k}>`, "
+                  f"*{_md_escape(e['title'])}*. Message-ID &lt;{_breakable(k)}&gt;, "
                   f"[lore.kernel.org/{lst}](https://lore.kernel.org/{lst}/{k}/).", ""]
     lines += ["## Commits", ""]
     for k in commits:
@@ -274,6 +293,12 @@ def bibliography_lines() -> list:
                   f"[git.kernel.org](https://git.kernel.org/pub/scm/linux/kernel/git/"
                   f"torvalds/linux.git/commit/?id={k}).", ""]
     return lines
+
+
+def _breakable(ident: str) -> str:
+    """An id that may wrap on a narrow screen: <wbr> after its dots and @ (the text copies
+    unchanged), every other character escaped for MyST."""
+    return re.sub(r"([.@])", r"\1<wbr>", _esc(ident).replace("\\.", ".").replace("\\@", "@"))
 
 
 def _md_escape(s: str) -> str:
