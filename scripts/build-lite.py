@@ -186,6 +186,77 @@ def startup_wheel() -> Path:
     return whl
 
 
+def precompile(wheels: list) -> list:
+    """The wheels with bytecode for the site's Python added beside their sources (see
+    scripts/lite-pycompile.mjs): Pyodide's own packages ship compiled, PyPI's do not, and
+    compiling IPython in the browser at every kernel start costs seconds.  Cached in
+    .cache/lite/pyc by the wheel's contents, so only a changed refmodel is recompiled."""
+    version = json.loads((PYODIDE_SRC / "package.json").read_text())["version"]
+    cache = CACHE / "pyc" / version
+    out, todo = [], {}
+    for whl in wheels:
+        target = cache / content_key(whl) / whl.name
+        out.append(target)
+        if not target.is_file():
+            todo[whl] = target
+    for old in cache.glob("*"):                   # earlier refmodels
+        if old not in {t.parent for t in out}:
+            shutil.rmtree(old, ignore_errors=True)
+    if not todo:
+        return out
+    node = shutil.which("node") or shutil.which("nodejs")
+    if not node:
+        fail("node is needed to compile the kernel's wheels (it comes with npm: apt-get install npm)")
+    work = CACHE / "pyc-work"
+    shutil.rmtree(work, ignore_errors=True)
+    for whl in todo:
+        with zipfile.ZipFile(whl) as z:
+            z.extractall(work / whl.name)
+    r = subprocess.run([node, str(ROOT / "scripts" / "lite-pycompile.mjs"), str(PYODIDE_SRC), str(work)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        fail(f"compiling the wheels under Pyodide failed:\n{(r.stdout + r.stderr)[-3000:]}")
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    for whl, target in todo.items():
+        repack_with_bytecode(whl, work / whl.name, target)
+    shutil.rmtree(work, ignore_errors=True)
+    step(f"compiled {report['compiled']} modules of {len(todo)} wheels to bytecode"
+         + (f" ({len(report['failed'])} did not compile and stay source only)" if report["failed"] else ""))
+    return out
+
+
+def content_key(whl: Path) -> str:
+    """A digest of a wheel's file names and contents (not of its zip timestamps)."""
+    h = hashlib.sha256()
+    with zipfile.ZipFile(whl) as z:
+        for info in sorted(z.infolist(), key=lambda i: i.filename):
+            h.update(info.filename.encode() + b"\0" + z.read(info) + b"\0")
+    return h.hexdigest()[:20]
+
+
+def repack_with_bytecode(whl: Path, unpacked: Path, target: Path) -> None:
+    """target = whl plus every __pycache__/*.pyc found in unpacked, listed in its RECORD."""
+    with zipfile.ZipFile(whl) as z:
+        entries = [(i, z.read(i)) for i in z.infolist() if not i.is_dir()]
+    record_name = next(i.filename for i, _ in entries if i.filename.endswith(".dist-info/RECORD"))
+    pycs = sorted(p for p in unpacked.rglob("*.pyc") if p.parent.name == "__pycache__")
+    extra = [(p.relative_to(unpacked).as_posix(), p.read_bytes()) for p in pycs]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in entries:
+            if info.filename == record_name:
+                lines = data.decode().rstrip("\n").split("\n")
+                for name, payload in extra:
+                    digest = base64.urlsafe_b64encode(hashlib.sha256(payload).digest()).rstrip(b"=").decode()
+                    lines.insert(-1, f"{name},sha256={digest},{len(payload)}")
+                data = ("\n".join(lines) + "\n").encode()
+            z.writestr(info, data, zipfile.ZIP_DEFLATED)
+        for name, payload in extra:
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), payload, zipfile.ZIP_DEFLATED)
+    tmp.replace(target)
+
+
 def wheel_name_version(whl: Path) -> tuple:
     name, version = whl.name.split("-")[:2]
     return canonicalize_name(name), version
@@ -379,6 +450,7 @@ def main() -> None:
     wheels.append(refmodel_wheel())
     wheels.append(startup_wheel())
     step(f"refmodel and workbook_lite wheels built from the checkout; {len(wheels)} wheels in all")
+    wheels = precompile(wheels)
 
     notebooks = stage_contents(WORK / "contents")
     step(f"{len(notebooks)} notebooks staged (outputs cleared) and {len(DATA_FILES)} data files")
