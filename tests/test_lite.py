@@ -167,35 +167,56 @@ def test_raises_exception_tag_is_read_from_the_parent_request():
     assert not wl.expects_exception(shell)
 
 
-def test_hook_reports_missing_matplotlib_as_one_line_and_lets_tagged_cells_pass():
-    """With a real IPython shell: the handler sends one line for matplotlib (the cell still
-    fails), and an error in a cell tagged raises-exception goes to stderr, not to the error
-    report that stops "Run all"."""
+HOOK_SCRIPT = """
+import json, sys
+from types import SimpleNamespace
+from IPython.core.interactiveshell import InteractiveShell
+sys.path.insert(0, sys.argv[1])
+import workbook_lite
+
+class Shell(InteractiveShell):
+    def _showtraceback(self, etype, evalue, stb):
+        self.reported.append([etype.__name__, stb])
+
+shell = Shell()
+shell.reported = []
+shell.kernel = SimpleNamespace(_parent_header={"metadata": {}})
+workbook_lite.install(shell)
+out = {}
+shell.run_cell("import no_such_package_xyz")
+shell.run_cell("import matplotlib.pyplot_fake_xyz")
+out["missing"] = shell.reported[:]
+shell.reported.clear()
+shell.kernel._parent_header = {"metadata": {"tags": ["raises-exception"]}}
+r = shell.run_cell("raise ValueError('meant to')")
+out["tagged"] = [shell.reported[:], type(r.error_in_exec).__name__]
+shell.reported.clear()
+shell.kernel._parent_header = {"metadata": {"tags": []}}
+r = shell.run_cell("raise ValueError('not meant to')")
+out["untagged"] = [len(shell.reported), type(r.error_in_exec).__name__]
+print(json.dumps(out))
+"""
+
+
+def test_hook_reports_missing_matplotlib_as_one_line_and_lets_tagged_cells_pass(tmp_path):
+    """With a real IPython shell (in a process of its own, so that this one keeps its
+    __main__ and no ~/.ipython is written): a missing package is reported as one line, and
+    a cell fails as usual unless it is tagged raises-exception, whose traceback goes to
+    stderr instead of to the report that stops "Run all"."""
+    import subprocess
     pytest.importorskip("IPython")
-    from IPython.core.interactiveshell import InteractiveShell
-    wl = _workbook_lite()
-
-    class Shell(InteractiveShell):
-        def _showtraceback(self, etype, evalue, stb):
-            self.reported.append((etype, stb))
-
-    shell = Shell()
-    shell.reported = []
-    shell.kernel = SimpleNamespace(_parent_header={"metadata": {}})
-    try:
-        wl.install(shell)
-        shell.run_cell("import matplotlib_not_here_xyz as m")
-        shell.run_cell("import matplotlib.pyplot_fake_xyz")
-        assert len(shell.reported) == 2
-        assert shell.reported[0][0] is ModuleNotFoundError
-        (line,) = shell.reported[1][1]
-        assert "matplotlib is not available" in line
-        shell.reported.clear()
-        shell.kernel._parent_header = {"metadata": {"tags": ["raises-exception"]}}
-        result = shell.run_cell("raise ValueError('meant to')")
-        assert shell.reported == [] and isinstance(result.error_in_exec, ValueError)
-    finally:
-        InteractiveShell.clear_instance()
+    r = subprocess.run([sys.executable, "-c", HOOK_SCRIPT, str(ROOT / "lite" / "kernel")],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "IPYTHONDIR": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    (generic, mpl) = out["missing"]
+    assert generic[0] == "ModuleNotFoundError" and len(generic[1]) == 1
+    assert "installs nothing from the internet" in generic[1][0]
+    assert mpl[0] == "ModuleNotFoundError" and len(mpl[1]) == 1 and "matplotlib is not available" in mpl[1][0]
+    assert out["tagged"] == [[], "ValueError"]          # ran, raised, not reported as a failure
+    assert "ValueError: meant to" in re.sub(r"\x1b\[[0-9;]*m", "", r.stderr)
+    assert out["untagged"] == [1, "ValueError"]
 
 
 # -- in the browser -------------------------------------------------------------------------
