@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/lite.py               3 cold and 3 warm starts, 3 checks
     .venv/bin/python bench/lite.py --repeat 1    one of each
+    .venv/bin/python bench/lite.py --cache-control max-age=600   serve as GitHub Pages does
 
 It serves _build/html on 127.0.0.1 (as tests/test_lite.py does) and drives Debian's headless
 Chromium with every host but this machine unresolvable, so the times are those of the offline
@@ -61,6 +62,12 @@ CHECK = ("swp_entry = lambda t, o: (t << SWP_TYPE_SHIFT) | (o & SWP_OFFSET_MASK)
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript"}
+    cache_control = ""              # --cache-control
+
+    def end_headers(self):
+        if self.cache_control:
+            self.send_header("Cache-Control", self.cache_control)
+        super().end_headers()
 
     def log_message(self, *args):
         pass
@@ -134,7 +141,11 @@ def du(path: Path) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=3, help="cold starts, warm starts and checks (default 3)")
+    ap.add_argument("--cache-control", default="", metavar="VALUE",
+                    help="send this Cache-Control header, e.g. max-age=600 as GitHub Pages does "
+                         "(default: none, as python -m http.server)")
     args = ap.parse_args()
+    _Handler.cache_control = args.cache_control
     if not (HTML / "lite" / "notebooks" / "index.html").is_file():
         sys.exit("bench/lite.py: no lite site in _build/html/lite: run `make book` (or `make lite`)")
     if not os.access(CHROMIUM, os.X_OK):
@@ -142,7 +153,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     version = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
-    print(f"ARG repeat {args.repeat}")
+    print(f"ARG repeat {args.repeat} cache-control {args.cache_control or '(none)'}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared with other work: times vary), "
           f"{version or 'chromium'}", flush=True)
     server, base = serve()
