@@ -4,6 +4,7 @@
 #   setup        .venv (python3.11 -m venv) + requirements.txt, re-installed only when
 #                requirements.txt or pyproject.toml changed (stamp: .venv/.installed)
 #   book         vendored JS (npm, cached) + jupyter-book build -W -n --keep-going -> _build/html
+#   lite         the in-browser site (JupyterLite + Pyodide, no CDN) -> _build/html/lite; `book` runs it
 #   test         model tests, notebooks (nbval), then builds the book and checks the
 #                built HTML (offline, no CDN) and a real headless Chromium on it
 #   lab          JupyterLab on the repo
@@ -13,6 +14,7 @@
 #                results.json per submission, summary.csv and summary.md (JOBS workers)
 #   autograder   _grade/autograder.zip for Gradescope (CASES=hidden.json to ship hidden cases)
 #   bench        bench/run.py            conformance   conformance/lab.py
+#   bench-lite   bench/lite.py: the lite site's start-up and check times in headless Chromium
 #   clean        removes _build, .venv, caches and the vendored JS
 
 SHELL      := /bin/bash
@@ -40,7 +42,7 @@ book outputs test-notebooks: export WORKBOOK_STATIC := 1
 BOOK_NOTEBOOKS     = $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path 'book/_static/*' | sort)
 EXERCISE_NOTEBOOKS = $(shell find exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null | sort)
 
-.PHONY: all setup book vendor outputs test test-model test-notebooks test-built-book lab bench conformance clean exercises grade autograder
+.PHONY: all setup book vendor outputs test test-model test-notebooks test-built-book lab bench conformance clean exercises grade autograder lite bench-lite
 
 all: book
 
@@ -68,7 +70,17 @@ BOOK_NOISE := Kernel is running over TCP without encryption|reading sources\.\.\
 book: setup vendor
 	@echo "book: jupyter-book build (one line per notebook it executes; warnings are errors)"
 	@set -o pipefail; $(BIN)/jupyter-book build -W -n --keep-going . 2>&1 | { grep -v -E "$(BOOK_NOISE)" || true; }
+	@$(MAKE) --no-print-directory lite
 	@echo "book: open _build/html/index.html"
+
+# The book's notebooks runnable in the browser: scripts/build-lite.py (Pyodide from npm via
+# vendor, wheels from PyPI, refmodel built from this checkout) -> _build/html/lite
+PYODIDE    := lite/vendor/pyodide/package.json
+$(PYODIDE): scripts/vendor-js.sh
+	bash scripts/vendor-js.sh
+
+lite: setup vendor $(PYODIDE)
+	$(BIN)/python scripts/build-lite.py
 
 # `make test` builds the book itself (step 3), because the last checks read _build/html.
 test: setup
@@ -121,7 +133,12 @@ bench: setup
 conformance: setup
 	$(BIN)/python conformance/lab.py
 
+bench-lite: setup
+	@test -f _build/html/lite/index.html || $(MAKE) --no-print-directory book
+	$(BIN)/python bench/lite.py
+
 clean:
 	rm -rf _build _grade $(VENV) .cache book/_static/vendor .pytest_cache .hypothesis
+	rm -rf lite/vendor
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
 	rm -rf *.egg-info

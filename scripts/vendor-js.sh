@@ -5,6 +5,9 @@
 #   require.js                   -> book/_static/vendor/requirejs/require.js
 #   @jupyter-widgets/html-manager -> book/_static/vendor/html-manager/  (embed-amd.js + chunks + fonts)
 #   MathJax 3 (tex-mml-chtml)    -> book/_static/vendor/mathjax/
+#   pyodide (the runtime only)   -> lite/vendor/pyodide/   (for `make lite`; kept out of
+#                                   book/_static so that Sphinx does not copy 13 MB into
+#                                   every page's _static: the lite site serves it itself)
 #
 # Each package's licence is copied next to it.  Tarballs are cached in
 # .cache/npm/ (git-ignored), so a rebuild does not touch the network.
@@ -14,6 +17,9 @@ set -euo pipefail
 HTML_MANAGER_VERSION=1.0.6   # the version myst-nb loads by default; matches ipywidgets 8
 REQUIREJS_VERSION=2.3.7
 MATHJAX_VERSION=3.2.2
+# The Pyodide that jupyterlite-pyodide-kernel (requirements.txt) is built for: its
+# constants.PYODIDE_VERSION; scripts/build-lite.py refuses a mismatch.  Python 3.14 inside.
+PYODIDE_VERSION=314.0.6
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache="$root/.cache/npm"
@@ -103,3 +109,28 @@ TXT
 rm -rf "$dest"
 mv "$dest.new" "$dest"
 echo "vendor-js: book/_static/vendor ready ($(du -sh "$dest" | cut -f1))"
+
+# Pyodide (MPL-2.0): the WebAssembly CPython the lite site's kernel runs in.  The npm
+# package holds the runtime (loader, wasm, standard library) and the upstream lock file
+# (pyodide-lock.json); the packages that lock file names are not in it, which is why
+# scripts/build-lite.py writes a lock file of its own over local wheels.
+pyodide_dest="$root/lite/vendor/pyodide"
+t=$(unpack "$(fetch pyodide "$PYODIDE_VERSION")")
+rm -rf "$pyodide_dest.new"
+mkdir -p "$pyodide_dest.new"
+( cd "$t/package" && cp pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip \
+      pyodide-lock.json package.json "$pyodide_dest.new/" )
+{
+    echo "Pyodide $PYODIDE_VERSION -- npm package pyodide@$PYODIDE_VERSION, \"license\": \"MPL-2.0\" (package.json)."
+    echo "Source code: the Pyodide project (see \"repository\" in package.json)."
+    echo
+    if [ -r /usr/share/common-licenses/MPL-2.0 ]; then cat /usr/share/common-licenses/MPL-2.0; else
+        echo "This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0."
+        echo "If a copy of the MPL was not distributed with this file, You can obtain one at"
+        echo "http://mozilla.org/MPL/2.0/."
+    fi
+} > "$pyodide_dest.new/LICENSE"
+rm -rf "$t"
+rm -rf "$pyodide_dest"
+mv "$pyodide_dest.new" "$pyodide_dest"
+echo "vendor-js: lite/vendor/pyodide ready ($(du -sh "$pyodide_dest" | cut -f1))"

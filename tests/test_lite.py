@@ -1,0 +1,399 @@
+"""The book's notebooks run in the browser: the JupyterLite site that `make book` builds
+into _build/html/lite (scripts/build-lite.py), with Python in Pyodide and nothing from a CDN.
+
+    http.server on 127.0.0.1 over _build/html  (.wasm as application/wasm, .mjs as JavaScript)
+          |
+    /usr/bin/chromium --headless, a new profile per test; every request that is not to
+    127.0.0.1 -- from the page, the kernel's web worker or the service worker -- is aborted
+    and recorded; the resolver maps every other host to nothing as a second fence
+          |
+    lite/notebooks/index.html?path=book/anatomy-of-a-migration-entry.ipynb
+        Run > Run All Cells: the printed entry fields and the pte picture (SVG, "migration
+        entry"), then the live widget: READ and a new pfn re-run the Python callback,
+        which redraws the picture with the new type and offset
+    lite/notebooks/index.html?path=exercises/ex1-migration-entries.ipynb
+        Run All: the check scores the stubs 0 with BAD lines; a new cell with working
+        functions and check("ex1", globals()) scores full marks
+    and no JavaScript error, no failed request, nothing off the machine.
+
+Cheaper checks need no browser: every chapter and exercise page links to its notebook in the
+lite site, the site's lock file names only files it serves (with their sha256), and the
+kernel's start-up hook (lite/kernel/workbook_lite) behaves.  As in the other built-book tests,
+a missing build or browser skips locally and fails under CI=true.
+"""
+
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from builtbook import HTML, ROOT, built_book, skip_or_fail
+
+LITE = HTML / "lite"
+CHAPTER = "book/anatomy-of-a-migration-entry.ipynb"
+EXERCISE = "exercises/ex1-migration-entries.ipynb"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage",
+         # Second fence behind the route below: no host but this machine resolves at all.
+         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+KERNEL_TIMEOUT = 180_000        # ms: a cold start on a shared 2-core machine, with margin
+# Working ex1 functions, typed as a learner would (one line: the editor then adds nothing).
+SOLUTION = ("swp_entry = lambda t, o: (t << SWP_TYPE_SHIFT) | (o & SWP_OFFSET_MASK); "
+            "swp_type = lambda e: e >> SWP_TYPE_SHIFT; swp_offset = lambda e: e & SWP_OFFSET_MASK; "
+            "is_migration_entry = lambda e, types=MIGRATION_2_6_18: "
+            "swp_type(e) in (types.migration_read, types.migration_write); "
+            "is_write_migration_entry = lambda e, types=MIGRATION_2_6_18: "
+            "types.migration_write is not None and swp_type(e) == types.migration_write; "
+            "make_migration_entry_read = lambda e, types=MIGRATION_2_6_18: "
+            "swp_entry(types.migration_read, swp_offset(e)); "
+            "check('ex1', globals())")
+
+
+def built_lite() -> Path:
+    """_build/html/lite, or skip/fail when it has not been built."""
+    built_book()
+    if not (LITE / "notebooks" / "index.html").is_file():
+        skip_or_fail("the lite site is not built in _build/html/lite: run `make book` (or `make lite`)")
+    return LITE
+
+
+def toc_notebooks() -> list:
+    """Every chapter and exercise notebook of _toc.yml, relative to the repo root."""
+    import yaml
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return [f + ".ipynb" for f in files if (ROOT / (f + ".ipynb")).is_file()]
+
+
+# -- without a browser ---------------------------------------------------------------------
+
+@pytest.mark.book
+@pytest.mark.lite
+@pytest.mark.parametrize("notebook", toc_notebooks())
+def test_page_links_to_its_notebook_in_the_lite_site(notebook):
+    """The page built from each notebook has the "Run in your browser" link, and the link
+    leads to that notebook, outputs cleared and set to the Pyodide kernel, in the lite site."""
+    html = built_book()
+    lite = built_lite()
+    page = html / notebook.replace(".ipynb", ".html")
+    text = page.read_text(encoding="utf-8")
+    links = re.findall(r'<p class="lite-link"><a [^>]*href="([^"]+)"', text)
+    assert len(links) == 1, f"{page.relative_to(html)}: expected one lite link, found {links}"
+    url = urlsplit(links[0].replace("&amp;", "&"))
+    target = (page.parent / url.path).resolve()
+    assert target == (lite / "notebooks" / "index.html").resolve()
+    assert url.query == f"path={notebook}"
+    copy = json.loads((lite / "files" / unquote(notebook)).read_text())
+    assert copy["metadata"]["kernelspec"]["name"] == "python"
+    code = [c for c in copy["cells"] if c["cell_type"] == "code"]
+    assert code and all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+
+
+@pytest.mark.book
+@pytest.mark.lite
+def test_intro_page_has_no_lite_link():
+    """Markdown pages (the introduction) have no notebook, so no link."""
+    html = built_book()
+    assert 'class="lite-link"' not in (html / "book/intro.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.book
+@pytest.mark.lite
+def test_lite_site_is_self_contained():
+    """The kernel is told to load Pyodide from the site, never to fall back to PyPI, and
+    the lock file lists only wheels the site serves, with their sha256 and dependencies."""
+    lite = built_lite()
+    config = json.loads((lite / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    kernel = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
+    assert kernel["disablePyPIFallback"] is True
+    assert "://" not in json.dumps(kernel)
+    pyodide = lite / "static" / "pyodide"
+    for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "LICENSE"):
+        assert (pyodide / name).is_file(), name
+    lock = json.loads((pyodide / "pyodide-lock.json").read_text())
+    packages = lock["packages"]
+    for pkg in kernel["loadPyodideOptions"]["packages"]:
+        assert pkg in packages, f"{pkg} is loaded at start but not in the lock file"
+    for name, entry in packages.items():
+        wheel = pyodide / entry["file_name"]
+        assert "/" not in entry["file_name"] and wheel.is_file(), f"{name}: {entry['file_name']} not served"
+        assert hashlib.sha256(wheel.read_bytes()).hexdigest() == entry["sha256"], name
+        assert set(entry["depends"]) <= set(packages), f"{name} depends on {entry['depends']}"
+    assert {"refmodel", "ipywidgets", "ipython", "pyodide-kernel", "micropip"} <= set(packages)
+    assert not {"numpy", "matplotlib"} & set(packages)      # not served: see lite/requirements-pyodide.txt
+
+
+# -- the kernel's start-up hook, in this Python -----------------------------------------------
+
+def _workbook_lite():
+    sys.path.insert(0, str(ROOT / "lite" / "kernel"))
+    try:
+        import workbook_lite
+    finally:
+        sys.path.pop(0)
+    return workbook_lite
+
+
+def test_missing_module_messages():
+    """matplotlib gets the one-line explanation; a package that exists here (refmodel) with
+    a wrong submodule keeps its normal traceback; an unknown package gets the generic line."""
+    wl = _workbook_lite()
+    assert "not available in the in-browser version" in wl.missing_module_message("matplotlib.pyplot")
+    assert wl.missing_module_message("refmodel.no_such_module") is None
+    assert "installs nothing from the internet" in wl.missing_module_message("no_such_package_xyz")
+
+
+def test_raises_exception_tag_is_read_from_the_parent_request():
+    """Only a cell whose execute request carries the tag counts as meant to fail."""
+    wl = _workbook_lite()
+    shell = SimpleNamespace(kernel=SimpleNamespace(_parent_header={"metadata": {"tags": ["raises-exception"]}}))
+    assert wl.expects_exception(shell)
+    shell.kernel._parent_header = {"metadata": {"tags": ["setup"]}}
+    assert not wl.expects_exception(shell)
+    shell.kernel._parent_header = None
+    assert not wl.expects_exception(shell)
+
+
+HOOK_SCRIPT = """
+import json, sys
+from types import SimpleNamespace
+from IPython.core.interactiveshell import InteractiveShell
+sys.path.insert(0, sys.argv[1])
+import workbook_lite
+
+class Shell(InteractiveShell):
+    def _showtraceback(self, etype, evalue, stb):
+        self.reported.append([etype.__name__, stb])
+
+shell = Shell()
+shell.reported = []
+shell.kernel = SimpleNamespace(_parent_header={"metadata": {}})
+workbook_lite.install(shell)
+out = {}
+shell.run_cell("import no_such_package_xyz")
+shell.run_cell("import matplotlib.pyplot_fake_xyz")
+out["missing"] = shell.reported[:]
+shell.reported.clear()
+shell.kernel._parent_header = {"metadata": {"tags": ["raises-exception"]}}
+r = shell.run_cell("raise ValueError('meant to')")
+out["tagged"] = [shell.reported[:], type(r.error_in_exec).__name__]
+shell.reported.clear()
+shell.kernel._parent_header = {"metadata": {"tags": []}}
+r = shell.run_cell("raise ValueError('not meant to')")
+out["untagged"] = [len(shell.reported), type(r.error_in_exec).__name__]
+print(json.dumps(out))
+"""
+
+
+def test_hook_reports_missing_matplotlib_as_one_line_and_lets_tagged_cells_pass(tmp_path):
+    """With a real IPython shell (in a process of its own, so that this one keeps its
+    __main__ and no ~/.ipython is written): a missing package is reported as one line, and
+    a cell fails as usual unless it is tagged raises-exception, whose traceback goes to
+    stderr instead of to the report that stops "Run all"."""
+    import subprocess
+    pytest.importorskip("IPython")
+    r = subprocess.run([sys.executable, "-c", HOOK_SCRIPT, str(ROOT / "lite" / "kernel")],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "IPYTHONDIR": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    (generic, mpl) = out["missing"]
+    assert generic[0] == "ModuleNotFoundError" and len(generic[1]) == 1
+    assert "installs nothing from the internet" in generic[1][0]
+    assert mpl[0] == "ModuleNotFoundError" and len(mpl[1]) == 1 and "matplotlib is not available" in mpl[1][0]
+    assert out["tagged"] == [[], "ValueError"]          # ran, raised, not reported as a failure
+    assert "ValueError: meant to" in re.sub(r"\x1b\[[0-9;]*m", "", r.stderr)
+    assert out["untagged"] == [1, "ValueError"]
+
+
+# -- in the browser -------------------------------------------------------------------------
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript"}
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Serve _build/html on 127.0.0.1 at a free port; yields the base URL."""
+    html = built_book()
+    built_lite()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        skip_or_fail(f"no Chromium at {CHROMIUM}: install Debian's (`sudo apt-get install chromium`) "
+                     "or point CHROMIUM=/path/to/chromium at another build")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the Python package playwright is missing: run `make setup`")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class LitePage:
+    """A notebook open in the lite site, in a fresh browser profile, recording problems."""
+
+    def __init__(self, browser, site: str, notebook: str):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 1600})
+        self.problems, self.fetched = [], []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.problems.append(f"uncaught exception: {exc}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"))
+        self.page.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}")
+                     if r.status >= 400 else None)
+        self.page.goto(f"{site}/lite/notebooks/index.html?path={notebook}", wait_until="load")
+        self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+
+    def _route(self, route):
+        url = urlsplit(route.request.url)
+        if url.scheme in ("data", "blob") or url.hostname == "127.0.0.1":
+            self.fetched.append(url.path)
+            route.continue_()
+        else:
+            self.problems.append(f"request off this machine: {route.request.url}")
+            route.abort()
+
+    def _console(self, msg):
+        # No console.error is known to be harmless here today: every one is a failure.
+        if msg.type == "error":
+            self.problems.append(f"console.error: {msg.text} [{msg.location.get('url', '')}]")
+
+    def run_all(self):
+        """Run > Run All Cells, from the menu as a reader would."""
+        self.page.get_by_role("menuitem", name="Run", exact=True).click()
+        self.page.get_by_text("Run All Cells", exact=True).click()
+
+    def output_text(self) -> str:
+        """The text of every output area (offscreen cells included)."""
+        return "\n".join(self.page.locator(".jp-OutputArea-output").all_text_contents())
+
+    def wait(self, what: str, js: str, arg=None, timeout: int = KERNEL_TIMEOUT):
+        """Poll until the JavaScript predicate js(arg) holds.  Fail with what was awaited and
+        every problem recorded so far on a timeout, or at once when a request left for
+        another host or an exception went uncaught (the kernel will not come then)."""
+        deadline = time.monotonic() + timeout / 1000
+        while not self.page.evaluate(js, arg):
+            fatal = [p for p in self.problems if p.startswith(("request off", "uncaught"))]
+            if fatal or time.monotonic() > deadline:
+                pytest.fail(f"{'stopped' if fatal else f'timed out after {timeout / 1000:g} s'} waiting for "
+                            f"{what}; problems seen: {self.problems or 'none'}", pytrace=False)
+            self.page.wait_for_timeout(250)
+
+    def wait_for_output(self, needle: str, timeout: int = KERNEL_TIMEOUT):
+        """Wait until some output area contains needle (cells execute in the worker)."""
+        self.wait(f"an output with {needle!r}",
+                  "s => Array.from(document.querySelectorAll('.jp-OutputArea-output')).some(e => e.textContent.includes(s))",
+                  needle, timeout)
+
+    def wait_for_widget_output(self, needle: str):
+        """Wait until the first Output widget shows needle (a callback redrew it)."""
+        self.wait(f"the widget's picture to show {needle!r}",
+                  "s => (document.querySelector('.widget-output') || {textContent: ''}).textContent.includes(s)",
+                  needle, 30_000)
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def lite_page(browser, site):
+    opened = []
+
+    def open_(notebook):
+        p = LitePage(browser, site, notebook)
+        opened.append(p)
+        return p
+
+    yield open_
+    for p in opened:
+        p.close()
+
+
+@pytest.mark.book
+@pytest.mark.browser
+@pytest.mark.lite
+def test_chapter_runs_in_the_browser_with_live_widgets(lite_page):
+    """The anatomy chapter runs top to bottom in Pyodide: the printed fields and the pte
+    picture come from the model, and the widget's Python callback redraws on a change."""
+    lp = lite_page(CHAPTER)
+    lp.run_all()
+    lp.wait("the widget of the last code cell", "() => !!document.querySelector('.widget-slider')")
+    lp.wait_for_output("swp_entry_t = 0xf800000000012345")
+    text = lp.output_text()
+    assert "SWP_MIGRATION_WRITE = 31" in text
+    assert "pte = 0x000000000123453e" in text
+    pictures = lp.page.locator(".jp-OutputArea-output svg")
+    assert pictures.count() >= 3                       # two in the page, one in the widget
+    assert "migration entry" in pictures.first.text_content()
+
+    widget = lp.page.locator(".widget-output").first
+    assert "offset=0x12345" in widget.text_content() and "type=0x1f" in widget.text_content()
+    lp.page.locator(".widget-toggle-buttons button", has_text="READ").click()
+    lp.wait_for_widget_output("type=0x1e")
+    handle = lp.page.locator(".widget-slider .noUi-handle, .widget-slider [role=slider]").first
+    handle.focus()
+    lp.page.keyboard.press("ArrowRight")
+    lp.wait_for_widget_output("offset=0x12346")
+    assert lp.page.locator(".widget-readout").first.text_content().strip() == "74566"
+
+    assert any(p.endswith("/pyodide.asm.wasm") for p in lp.fetched), "the route never saw the runtime load"
+    assert any(p.endswith("/refmodel-0.1.0-py3-none-any.whl") for p in lp.fetched)
+    assert lp.problems == []
+
+
+@pytest.mark.book
+@pytest.mark.browser
+@pytest.mark.lite
+def test_exercise_check_runs_in_the_browser(lite_page):
+    """Exercise 1 in Pyodide: the check scores the stubs 0 with BAD lines, and scores a
+    working set of functions in full."""
+    lp = lite_page(EXERCISE)
+    lp.run_all()
+    lp.wait_for_output("ex1: 0/8 points")
+    text = lp.output_text()
+    assert "BAD  result: raised NotImplementedError" in text and "GOOD result" in text
+
+    last = lp.page.locator(".jp-Notebook .jp-Cell").last
+    last.click()
+    lp.page.keyboard.press("Escape")
+    lp.page.keyboard.press("b")                         # a new code cell below, selected
+    lp.page.keyboard.press("Enter")                     # edit it
+    lp.page.keyboard.insert_text(SOLUTION)
+    t0 = time.perf_counter()
+    lp.page.keyboard.press("Shift+Enter")
+    lp.wait_for_output("ex1: 8/8 points", timeout=60_000)
+    assert time.perf_counter() - t0 < 60
+    assert lp.problems == []
