@@ -5,8 +5,6 @@ that the reader steps through, in the static book and live."""
 
 from .picture import Picture
 from .pte import pte_fields, pte_picture
-from .stepper import (Frame, Stepper, entry_stepper, game_stepper, migration_stepper, show,
-                      static)
+from .stepper import Frame, Stepper, show, static
 
-__all__ = ["Frame", "Picture", "Stepper", "entry_stepper", "game_stepper", "migration_stepper",
-           "pte_fields", "pte_picture", "show", "static"]
+__all__ = ["Frame", "Picture", "Stepper", "pte_fields", "pte_picture", "show", "static"]

@@ -22,6 +22,10 @@ folded into one row with a count, so that a diagram stays readable.
 
 from dataclasses import dataclass, field
 
+from ..mempolicy import MPOL_MF_MOVE_ALL
+from ..mmap import MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE
+from ..pgtable import PAGE_SIZE
+
 from .figure import (INK, MUTED, PALETTE, SIZE_LABEL, SIZE_NOTE, SIZE_TICK, SIZE_TITLE,
                      svg_open, text, text_table, wrap)
 from .picture import Picture
@@ -345,9 +349,6 @@ def fault_during_migration(era: str = "2.6.18", arrive: str = "late", write: boo
     example upto_patch=6 with era="rfc-v1").  The kind of diagram a chapter shows for its
     own kernel."""
     from ..machine import Machine            # the façade: a figure builds its own machine
-    from ..mempolicy import MPOL_MF_MOVE_ALL
-    from ..mmap import MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE
-    from ..pgtable import PAGE_SIZE
     if arrive not in ("early", "late"):
         raise ValueError(f"arrive must be 'early' or 'late', not {arrive!r}")
     m = Machine(era=era, nodes=2, pages_per_node=64, **machine_args)

@@ -1,6 +1,6 @@
 """The shape of refmodel/: three layers, one direction, files a reader can take in.
 
-    teaching     exercises grade grading/ overrides scenario scheduler_game practice/ (learners)
+    teaching     exercises grade grading/ overrides scenario scheduler_game practice/ steppers (learners)
     instruments  explore/ invariants check oracle snapshot render/ views     (look, check)
     façade       machine                                                     (calls in)
     kernel       page ... migrate mempolicy variants/ sched eras             (mirrors Linux)
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2] / "refmodel"
 KERNEL = set(KERNEL_MODULES) | {"sched", "eras", "variants"}
 ABOVE_THE_KERNEL = {"explore", "render", "invariants", "check", "oracle", "snapshot", "views",
                     "machine", "scenario", "scheduler_game", "exercises", "grade", "practice",
-                    "overrides", "grading"}
+                    "overrides", "grading", "steppers"}
 MAX_LINES = 600
 MAX_LOCAL_IMPORTS = 6
 

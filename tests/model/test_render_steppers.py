@@ -12,9 +12,9 @@ import re
 import pytest
 
 from refmodel import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Machine
-from refmodel.render import (Stepper, entry_stepper, game_stepper, migration_stepper,
-                             pte_picture, show, static)
+from refmodel.render import Stepper, pte_picture, show, static
 from refmodel.render.stepper import Frame
+from refmodel.steppers import entry_stepper, game_stepper, migration_stepper
 
 SVG = re.compile(r'<svg [^>]*width="(\d+)" height="(\d+)" viewBox="0 0 (\d+) (\d+)"')
 
