@@ -21,6 +21,7 @@ in a page, a small link to that entry of the bibliography ("[bib]"), so that no 
 needs editing to be "linked from the text".
 """
 
+import ast
 import inspect
 import json
 import re
@@ -78,13 +79,25 @@ def _prose(text: str) -> list:
         if all(line.startswith("    ") or not line.strip() for line in lines) or \
                 lines[0].lstrip().startswith(">>>"):
             flush()
-            out += _fence("\n".join(line[4:] if line.startswith("    ") else line
-                                     for line in lines), "python") + [""]
+            code = "\n".join(line[4:] if line.startswith("    ") else line for line in lines)
+            out += _fence(code, "python" if _is_python(code) else "text") + [""]
             continue
         for line in lines:
             para.append((_linked(line.strip()), line))
         flush()
     return out
+
+
+def _is_python(code: str) -> bool:
+    """Is an indented docstring block an example in Python (a doctest or code that parses),
+    rather than a table or a map of kernel lines to steps?"""
+    if code.lstrip().startswith(">>>"):
+        return True
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
 
 
 URL = re.compile(r"https?://[^\s<>()]+[^\s<>().,;:]")

@@ -1,6 +1,6 @@
 // "Predict, then check" in the static book.  SPDX-License-Identifier: GPL-2.0-only
 //
-// refmodel/practice/predict.py writes each question as a <form class="predict"> with
+// refmodel/practice/cell.py writes each question as a <form class="predict"> with
 // data-kind ("choice" | "numbers"), data-answer (the choice's index, or the numbers
 // joined by commas) and the model's answer in a <div class="predict-answer" hidden>.
 // Check compares the reader's guess with data-answer, says whether the model agrees,

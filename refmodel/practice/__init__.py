@@ -34,7 +34,7 @@ import random
 import re
 from dataclasses import dataclass, field, replace
 
-from .predict import Predict
+from .cell import Predict
 
 # Every era the model has, in history order (refmodel.eras.ERAS).
 ALL_ERAS = ("2.6.17", "rfc-v1", "v2-yield", "2.6.18")
