@@ -356,7 +356,7 @@ def test_static_html_has_no_script_and_hides_the_answer(topic, monkeypatch):
 
 
 def test_static_is_off_unless_set(monkeypatch):
-    from refmodel.practice.predict import static_build
+    from refmodel.practice.cell import static_build
     monkeypatch.delenv("WORKBOOK_STATIC", raising=False)
     assert not static_build()
     monkeypatch.setenv("WORKBOOK_STATIC", "0")
@@ -371,7 +371,7 @@ def test_book_loads_predict_js_and_css():
     config = (root / "_config.yml").read_text()
     assert '"predict.js"' in config and '"predict.css"' in config
     js = (root / "book/_static/predict.js").read_text()
-    # the names predict.py writes are the ones predict.js reads
+    # the names cell.py writes are the ones predict.js reads
     for hook in ("form.predict", "dataset.kind", "dataset.answer", ".predict-answer",
                  ".predict-check", ".predict-verdict", "answer.hidden = false"):
         assert hook in js, hook
