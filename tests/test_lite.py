@@ -360,9 +360,9 @@ def test_chapter_runs_in_the_browser_with_live_widgets(lite_page):
     assert "migration entry" in pictures.first.text_content()
 
     widget = lp.page.locator(".widget-output").first
-    assert "offset=0x12345" in widget.text_content() and "type=0x1f" in widget.text_content()
+    assert "offset=0x12345" in widget.text_content() and "type = 0x1f" in widget.text_content()
     lp.page.locator(".widget-toggle-buttons button", has_text="READ").click()
-    lp.wait_for_widget_output("type=0x1e")
+    lp.wait_for_widget_output("type = 0x1e")
     handle = lp.page.locator(".widget-slider .noUi-handle, .widget-slider [role=slider]").first
     handle.focus()
     lp.page.keyboard.press("ArrowRight")
@@ -382,7 +382,7 @@ def test_exercise_check_runs_in_the_browser(lite_page):
     working set of functions in full."""
     lp = lite_page(EXERCISE)
     lp.run_all()
-    lp.wait_for_output("ex1: 0/8 points")
+    lp.wait_for_output("ex1: 0/10 points")
     text = lp.output_text()
     assert "BAD  result: raised NotImplementedError" in text and "GOOD result" in text
 
@@ -394,6 +394,6 @@ def test_exercise_check_runs_in_the_browser(lite_page):
     lp.page.keyboard.insert_text(SOLUTION)
     t0 = time.perf_counter()
     lp.page.keyboard.press("Shift+Enter")
-    lp.wait_for_output("ex1: 8/8 points", timeout=60_000)
+    lp.wait_for_output("ex1: 10/10 points", timeout=60_000)
     assert time.perf_counter() - t0 < 60
     assert lp.problems == []
