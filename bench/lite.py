@@ -23,8 +23,6 @@ asserted: the machine is shared, so a row is a measurement, not a verdict.
 """
 
 import argparse
-import functools
-import http.server
 import os
 import platform
 import shutil
@@ -32,51 +30,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
+sys.path.insert(0, str(ROOT / "tests"))
+from localsite import CHROMIUM, EX1_WORKING, OFFLINE_FLAGS, Handler, serve  # noqa: E402
 CHAPTER = "book/anatomy-of-a-migration-entry.ipynb"
 EXERCISE = "exercises/ex1-migration-entries.ipynb"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 TARGETS = {"cold": 20.0, "warm": 5.0, "check": 3.0}
 TIMEOUT_MS = 300_000
 # Working ex1 functions and a check that times itself inside the kernel (one line).
-CHECK = ("swp_entry = lambda t, o: (t << SWP_TYPE_SHIFT) | (o & SWP_OFFSET_MASK); "
-         "swp_type = lambda e: e >> SWP_TYPE_SHIFT; swp_offset = lambda e: e & SWP_OFFSET_MASK; "
-         "is_migration_entry = lambda e, types=MIGRATION_2_6_18: "
-         "swp_type(e) in (types.migration_read, types.migration_write); "
-         "is_write_migration_entry = lambda e, types=MIGRATION_2_6_18: "
-         "types.migration_write is not None and swp_type(e) == types.migration_write; "
-         "make_migration_entry_read = lambda e, types=MIGRATION_2_6_18: "
-         "swp_entry(types.migration_read, swp_offset(e)); "
-         "import time as _t; _t0 = _t.perf_counter(); _r = check('ex1', globals()); "
-         "print(f'CHECK {_r.score:g}/{_r.max_score:g} in {_t.perf_counter() - _t0:.3f} s')")
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript"}
-    cache_control = ""              # --cache-control
-
-    def end_headers(self):
-        if self.cache_control:
-            self.send_header("Cache-Control", self.cache_control)
-        super().end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def serve() -> tuple:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(HTML)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+CHECK = EX1_WORKING + ("import time as _t; _t0 = _t.perf_counter(); _r = check('ex1', globals()); "
+                       "print(f'CHECK {_r.score:g}/{_r.max_score:g} in {_t.perf_counter() - _t0:.3f} s')")
 
 
 def wait_output(page, needle: str, timeout: int = TIMEOUT_MS):
@@ -106,6 +73,12 @@ def exercise_check(context, base: str, repeat: int) -> list:
     page = context.new_page()
     page.goto(f"{base}/lite/notebooks/index.html?path={EXERCISE}", wait_until="commit")
     page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=TIMEOUT_MS)
+    # Run All clicked before the kernel is idle and the notebook focused can run nothing
+    # (tests/test_lite.py's LitePage.run_all): not part of what is timed here.
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.jp-Notebook-ExecutionIndicator, "
+                           ".jp-KernelStatus')).some(e => /Idle/.test((e.getAttribute('title') || '') "
+                           "+ ' ' + e.textContent))", timeout=TIMEOUT_MS)
+    page.locator(".jp-Notebook .jp-Cell").first.click()
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()
     wait_output(page, "ex1: 0/")
@@ -145,7 +118,7 @@ def main() -> None:
                     help="send this Cache-Control header, e.g. max-age=600 as GitHub Pages does "
                          "(default: none, as python -m http.server)")
     args = ap.parse_args()
-    _Handler.cache_control = args.cache_control
+    Handler.cache_control = args.cache_control
     if not (HTML / "lite" / "notebooks" / "index.html").is_file():
         sys.exit("bench/lite.py: no lite site in _build/html/lite: run `make book` (or `make lite`)")
     if not os.access(CHROMIUM, os.X_OK):
@@ -156,27 +129,26 @@ def main() -> None:
     print(f"ARG repeat {args.repeat} cache-control {args.cache_control or '(none)'}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared with other work: times vary), "
           f"{version or 'chromium'}", flush=True)
-    server, base = serve()
-    cold, warm = [], []
-    with sync_playwright() as p:
-        for i in range(args.repeat):
-            profile = tempfile.mkdtemp(prefix="lite-bench-")
-            try:
-                context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM,
-                                                               headless=True, args=FLAGS)
-                cold.append(first_cell_output(context, base))
-                print(f"  cold {i + 1}: first output after {cold[-1]['output']:.2f} s", flush=True)
-                warm.append(first_cell_output(context, base))
-                print(f"  warm {i + 1}: first output after {warm[-1]['output']:.2f} s", flush=True)
-                if i == 0:
-                    checks = exercise_check(context, base, args.repeat)
-                    for c in checks:
-                        print(f"  check: {c['score']} on the page after {c['page']:.2f} s "
-                              f"({c['inside']:.2f} s inside the kernel)", flush=True)
-                context.close()
-            finally:
-                shutil.rmtree(profile, ignore_errors=True)
-    server.shutdown()
+    with serve(HTML) as base:
+        cold, warm = [], []
+        with sync_playwright() as p:
+            for i in range(args.repeat):
+                profile = tempfile.mkdtemp(prefix="lite-bench-")
+                try:
+                    context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM,
+                                                                   headless=True, args=OFFLINE_FLAGS)
+                    cold.append(first_cell_output(context, base))
+                    print(f"  cold {i + 1}: first output after {cold[-1]['output']:.2f} s", flush=True)
+                    warm.append(first_cell_output(context, base))
+                    print(f"  warm {i + 1}: first output after {warm[-1]['output']:.2f} s", flush=True)
+                    if i == 0:
+                        checks = exercise_check(context, base, args.repeat)
+                        for c in checks:
+                            print(f"  check: {c['score']} on the page after {c['page']:.2f} s "
+                                  f"({c['inside']:.2f} s inside the kernel)", flush=True)
+                    context.close()
+                finally:
+                    shutil.rmtree(profile, ignore_errors=True)
 
     def med(rows, key):
         return statistics.median(r[key] for r in rows)

@@ -11,48 +11,24 @@ Without Chromium the tests are skipped with a note, except under CI=true, where 
 a failure.
 """
 
-import functools
-import http.server
 import os
-import threading
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from builtbook import ROOT, built_book, skip_or_fail
+from localsite import CHROMIUM, FLAGS, serve
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
 HOW_TO_ENABLE = ("install Debian's Chromium to run the browser checks: `sudo apt-get install chromium` "
                  "(or point CHROMIUM=/path/to/chromium at another build)")
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def site():
-    """Serve _build/html on 127.0.0.1 at a free port; yields the base URL."""
-    html = built_book()
-    handler = functools.partial(_QuietHandler, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Chromium (the system one) under Playwright."""
+@contextmanager
+def chromium(flags=FLAGS):
+    """A headless Chromium (the system one) under Playwright; skipped (failed under CI)
+    without one."""
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
         skip_or_fail(f"no Chromium at {CHROMIUM}: {HOW_TO_ENABLE}")
     try:
@@ -60,11 +36,25 @@ def browser():
     except ImportError:
         skip_or_fail("the Python package playwright is missing: run `make setup`")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
         try:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Serve _build/html on 127.0.0.1 at a free port; yields the base URL."""
+    with serve(built_book()) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium (the system one) under Playwright."""
+    with chromium() as b:
+        yield b
 
 
 def record_problems(page, problems: list):
