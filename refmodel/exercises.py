@@ -227,7 +227,7 @@ def compare(expected: list, got: list, hidden: bool = False) -> str | None:
                 a = w[j] if j < len(w) else "(nothing)"
                 b = h[j] if j < len(h) else "(nothing)"
                 if a != b:
-                    where = _process_of(w, j) if several else ""
+                    where = _process_of(w if j < len(w) else h, j) if several else ""
                     lines += [f"  GOOD {where}{a.strip()}", f"  BAD  {where}{b.strip()}"]
         return "\n".join(lines)
     if len(got) > len(expected):

@@ -285,3 +285,16 @@ def test_check_needs_no_process_management_modules():
             "r = check('ex2', ns)\nprint(r.score == r.max_score)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.stdout.strip() == "True", r.stderr
+
+
+def test_a_difference_names_the_process_when_there_are_several_and_the_kernel_log_counts():
+    """GOOD/BAD lines say whose pte differs (pid) when the picture holds several processes; a
+    line the submission made the kernel log is a difference too."""
+    report = local_check("ex8", W.WRONG["ex8"]["child-only-downgrade"][0])
+    fb = next(r.feedback for r in report if r.name == "write-entry-made-read")
+    assert "GOOD pid 1: 0x2aaaaaaaa000  migration entry READ" in fb
+    assert "BAD  pid 1: 0x2aaaaaaaa000  migration entry WRITE" in fb
+    report = local_check("ex5", W.WRONG["ex5"]["dup-no-migration-check"][0])
+    fb = next(r.feedback for r in report if r.name == "fork-meets-migration-entry")
+    assert "BAD  kernel log: swap_dup: Bad swap file entry f800000000000001" in fb
+    assert "GOOD (nothing)" in fb
