@@ -403,6 +403,81 @@ def bench_explorer(sz: Sizes) -> list:
     return [Row(*r) for r in explorer_rows(sz.quick)]
 
 
+# -- exercises (issue #13) ------------------------------------------------------------------
+
+EXERCISE_CHECK_TARGET_S = 1.0     # check() of a sequential exercise, in its notebook
+EXERCISE_RACE_TARGET_S = 5.0      # ... of a race exercise (the explorer runs inside it)
+LEARNER_GRADE_TARGET_S = 10.0     # grading every exercise of one learner, jailed
+
+
+def _is_race(body: dict) -> bool:
+    """A race exercise runs the explorer in its check (exercises.json says so)."""
+    return bool(body.get("race") or body.get("explore") or body.get("kind") == "race")
+
+
+@benchmark("exercises")
+def bench_exercises(sz: Sizes) -> list:
+    """check() of each exercise with its source notebook's solution, as a learner's first run
+    in a notebook (the model's reference runs of the cases included: the caches are emptied
+    before each run), and `python -m refmodel.grade` of one learner who hands in every
+    exercise (the source notebooks), one worker, each notebook in its jailed process."""
+    import shutil
+    import tempfile
+
+    from refmodel import exercises as E
+    from refmodel.grading import cli
+    from refmodel.grading.generate import SOURCE_DIR, solution_cells
+
+    rows = []
+    repeats = 1 if sz.quick else REPEATS
+    for ex, body in E.exercises().items():
+        source = SOURCE_DIR / Path(body["notebook"]).name
+        cells = solution_cells(source)
+
+        def setup(ex=ex, cells=cells):
+            E._REFERENCE.clear()
+            E._LOCAL.clear()
+            ns = dict(E.api(ex))
+            for c in cells:
+                exec(compile(c, f"{ex} solution", "exec"), ns)
+            return ns
+
+        def run(ns, ex=ex):
+            report = E.check(ex, ns)
+            if report.score != report.max_score:
+                raise RuntimeError(f"{ex}: the source solution scores {report.score}/{report.max_score}")
+        t, cpu = median_time(setup, run, repeats, label=f"check {ex}")
+        target = EXERCISE_RACE_TARGET_S if _is_race(body) else EXERCISE_CHECK_TARGET_S
+        rows.append(Row(f"check({ex!r}) with the source's solution", len(body["cases"]), t, cpu,
+                        f"{'race' if _is_race(body) else 'sequential'}; n = cases; reference runs "
+                        f"included; median of {repeats}; target <= {target:g} s "
+                        f"({'met' if t <= target else 'NOT met'})"))
+    with tempfile.TemporaryDirectory() as d:
+        learner = Path(d) / "learner"
+        learner.mkdir()
+        for body in E.exercises().values():
+            shutil.copy(SOURCE_DIR / Path(body["notebook"]).name, learner)
+        timings = []
+        for i in range(repeats):
+            progress(f"grade one learner, every exercise: run {i + 1}/{repeats}")
+            out = Path(d) / f"out{i}"
+            quiet = open(os.devnull, "w")
+            saved = sys.stdout
+            sys.stdout = quiet                     # the grader's progress lines
+            try:
+                timings.append(timed(lambda _: cli.main([str(learner), "--out", str(out), "-j", "1"]), None))
+            finally:
+                sys.stdout = saved
+                quiet.close()
+        t, cpu = median(timings)
+    n = len(E.exercises())
+    rows.append(Row("grade one learner: every exercise (python -m refmodel.grade -j 1)", n, t, cpu,
+                    f"n = notebooks; jailed learner processes; cpu is the grader's only; median of "
+                    f"{repeats}; target <= {LEARNER_GRADE_TARGET_S:g} s "
+                    f"({'met' if t <= LEARNER_GRADE_TARGET_S else 'NOT met'})"))
+    return rows
+
+
 # -- the table ------------------------------------------------------------------------
 
 def cpu_model() -> str:
