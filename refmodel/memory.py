@@ -283,16 +283,30 @@ class user_access(KernelPath):
         if how == "lookup_swap_cache":
             # V1 RFC 2/6: lookup_swap_cache() hands back the entry's page with a reference;
             # the ordinary swap-in path then sleeps in lock_page() and, the pte having
-            # changed by the time it gets the lock, backs out and retries.
-            page = k.pages.get(swp_offset(self.entry))
-            if page is None:                     # only V1 as posted leaves such an entry
-                raise BUG(f"lookup_swap_cache: migration entry names free pfn "
-                          f"{swp_offset(self.entry)}: a use after free")
-            get_page(page)
-            self.pfn = page.pfn
-            self.pc = "do_swap_page_lock"
+            # changed by the time it gets the lock, backs out and retries.  The pte was read
+            # without the pte lock: the lookup is a step of its own (v1_lookup_swap_cache).
+            self.pc = "v1_lookup_swap_cache"
             return None
         raise BUG(f"era {k.cfg.name} has no migration entries")
+
+    @step(dead=("pfn",))
+    def v1_lookup_swap_cache(self, k):
+        """V1 2/6's lookup_swap_cache for a migration entry: pfn_to_page(swp_offset) and
+        get_page, with no lock that proves the entry read a step ago is still in the pte.
+
+        Migration may have finished in between (ptes restored, old page unlocked and freed):
+        then get_page lands on a free page, a use after free.  A freed pfn handed out again
+        before this step would be a worse case the model does not detect (no configuration
+        allocates between the two steps)."""
+        pfn = swp_offset(self.entry)
+        page = k.pages.get(pfn)
+        if page is None or page._count == 0:
+            raise BUG(f"lookup_swap_cache: get_page on free pfn {pfn}: a use after free "
+                      f"(V1 2/6 takes the reference without the pte lock)")
+        get_page(page)
+        self.pfn = page.pfn
+        self.pc = "do_swap_page_lock"
+        return None
 
     def migration_entry_wait_start(self, k, mm):
         """migration_entry_wait(), under the pte lock: still an entry?  get_page() on it."""
