@@ -101,7 +101,9 @@ def rmap_anchor(k, page: Page):
 
     For an anonymous page this is the anon_vma its ->mapping names, used without
     page_lock_anon_vma(): 2.6.18 relies on the caller's mmap_sem to keep it alive, and the
-    model reports a use-after-free if it was freed (before 2.6.34 that could happen).
+    model reports a use-after-free if it was freed (before 2.6.35, for callers without
+    mmap_sem, that could happen: an rcu_read_lock() stopgap came with memory hot-remove in
+    2007, a reference on the anon_vma with the compaction series, 3f6c82728f4e).
     """
     if not page.mapping:
         return None
