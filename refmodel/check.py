@@ -10,6 +10,7 @@ from collections import Counter
 
 from .page import PAGE_MAPPING_ANON, PageAnon, PageLocked, PageSwapCache, page_count, page_mapcount
 from .mm import rss_on_migration
+from .migrate import v1_as_posted
 from .page_alloc import ZERO_PFN
 from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present
 from .render.state import machine_text
@@ -124,7 +125,9 @@ def kernel_problems(k, extra_refs: Counter | None = None) -> list:
         if pfn == ZERO_PFN:
             continue
         if page_mapcount(page) != ptes_of[pfn]:
-            problems.append(f"page {pfn}: mapcount {page_mapcount(page)} but {ptes_of[pfn]} ptes map it")
+            problems.append(f"page {pfn}: mapcount {page_mapcount(page)} but {ptes_of[pfn]} ptes map it"
+                            + (" (V1 6/6 restored a present pte)" if v1_as_posted(k) and
+                               page_mapcount(page) > ptes_of[pfn] else ""))
         expected = ptes_of[pfn] + cache_refs[pfn] + extra_refs[pfn]
         if page_count(page) != expected:
             problems.append(f"page {pfn}: count {page_count(page)} but {ptes_of[pfn]} ptes + "

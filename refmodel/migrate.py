@@ -21,7 +21,7 @@ from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_
                    PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache,
                    TestSetPageLocked, page_count, page_mapcount, page_mapped, unlock_page)
 from .page_alloc import OutOfMemory, alloc_pages_node
-from .pgtable import PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite
+from .pgtable import PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present
 from .rmap import (SWAP_FAIL, file_pages_keep_entries, page_add_anon_rmap, page_add_file_rmap,
                    page_address_in_vma, page_address_space, try_to_unmap_one)
 from .sched import BLOCKED, KernelPath, StepFacts, spin_trylock, spin_unlock, step
@@ -74,11 +74,19 @@ def remove_migration_pte(k, vma, old: Page, new: Page) -> None:
     mm = vma.vm_mm
     vpn = addr >> PAGE_SHIFT
     pte = mm.pgtable.get(vpn, 0)
-    if not is_swap_pte(pte):
+    if v1_as_posted(k) and pte_present(pte) and pte_pfn(pte) == old.pfn:
+        # V1 4/6 as posted: page_check_address also matched a present pte to old, so a
+        # failed V1 6/6 attempt (ptes still present) rebuilt them: one more reference and
+        # mapping each time, dirty bit dropped without set_page_dirty.
+        k.stat("v1_restored_present_pte")
+        entry = 0
+    elif not is_swap_pte(pte):
         return
-    entry = pte_to_swp_entry(pte)
-    if not is_migration_entry(entry, k.swp_types) or migration_entry_to_page(k.pages, entry) is not old:
-        return
+    else:
+        entry = pte_to_swp_entry(pte)
+        if not is_migration_entry(entry, k.swp_types) or \
+                migration_entry_to_page(k.pages, entry) is not old:
+            return
     new._count += 1                                   # get_page(new)
     pte = pte_mkold(mk_pte(new, vma.vm_page_prot))
     # 0697212a "add R/W migration entries": a WRITE entry restores the write bit.
@@ -278,6 +286,8 @@ class unmap_and_move(KernelPath):
             extra = 1 if page_mapping(k, page) is not None else 0
             if not page.mapping or page_count(page) != page_mapcount(page) + 1 + extra:
                 k.stat("migrate_count_mismatch")
+                if v1_as_posted(k):                  # V1 6/6: remove_migration_ptes(page,
+                    return self.rollback(k)          # page) on every failure, ptes present
                 return self.unlock(k)
         self.pc = "try_to_unmap"
         return None

@@ -51,6 +51,7 @@ EXPECTED = {                                   # what each bug looks like, in pl
     "v1-lost-write-bit": "extra fault",
     "v1-as-posted": "names free pfn",
     "v1-fault-uaf": "use after free",
+    "v1-restore-present": "V1 6/6 restored a present pte",
 }
 
 
@@ -84,6 +85,11 @@ def test_v1_fault_reference_races_the_free():
     assert steps[-1] == ("rA", "v1_lookup_swap_cache")
     assert ("mig", "unmap_and_move.remove_migration_ptes") in steps[read + 1:-1]
     assert explore("reader", era="2.6.18").violations == []
+
+
+def test_v1_as_designed_rolls_back_a_pinned_page_cleanly():
+    """The same pinned page in rfc-v1 as designed: the failed count check only unlocks."""
+    assert explore(bugs()["v1-restore-present"]["config"], era="rfc-v1").violations == []
 
 
 def test_anon_vma_freed_needs_a_migration_without_mmap_sem():
