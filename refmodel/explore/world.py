@@ -153,7 +153,7 @@ class World:
         self.subst = {PATH_KINDS[base]: MUTANT_CLASSES[name] for base, name in classes.items()}
         m = self.machine = Machine(era=era, nodes=config.get("nodes", 2),
                                    pages_per_node=config.get("pages_per_node", 16),
-                                   **era_overrides)
+                                   swap_pages=config.get("swap_pages", 0), **era_overrides)
         self.scene = self.build(config)
         self.procs = {name: p.pid for name, p in self.scene.procs.items()}
         self.addrs = dict(self.scene.addrs)

@@ -92,6 +92,16 @@ def test_v1_as_designed_rolls_back_a_pinned_page_cleanly():
     assert explore(bugs()["v1-restore-present"]["config"], era="rfc-v1").violations == []
 
 
+def test_swapcache_config_migrates_through_a_swap_pte():
+    """The page is in the swap cache when migration unmaps it: a swap pte, not an entry, and
+    the reader's fault finds the page through lookup_swap_cache (2.6.18, A8)."""
+    rep = explore.replay("swapcache", ["mig"] * 6 + ["rA"] * 2)
+    rows = rep.text().splitlines()
+    unmap = next(r for r in rows if "try_to_unmap " in r)
+    assert " swap*" in unmap and not any(" MIG" in r for r in rows if r[:1].isdigit())
+    assert rows[-3].split()[2] == "do_page_fault" and "rA(page" in rows[-3]
+
+
 def test_anon_vma_freed_needs_a_migration_without_mmap_sem():
     """2.6.18's own callers hold mmap_sem: the exit then waits (munmap config is clean),
     but a kernel-internal migration (hot-remove, compaction) meets a freed anon_vma."""
