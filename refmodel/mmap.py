@@ -229,11 +229,14 @@ class mm_write_op(KernelPath):
     """munmap(2), mprotect(2), exit: down_write(mmap_sem), op(k, mm, *args), up_write.
 
     Linking or unlinking a vma (munmap, exit, mmap) takes anon_vma->lock and i_mmap_lock,
-    so the work waits while an rmap walk holds one across its steps; a class that never
-    relinks vmas says so with waits_for_rmap_locks = False (mprotect_op)."""
+    so the work waits while an rmap walk holds one across its steps; a class whose call
+    relinks vmas only sometimes says when (mprotect_op.waits_for_rmap_locks)."""
 
     __slots__ = ("mm", "op", "args")
-    waits_for_rmap_locks = True
+
+    def waits_for_rmap_locks(self, mm) -> bool:
+        """Does this call take anon_vma->lock or i_mmap_lock (link, unlink, vma_adjust)?"""
+        return True
 
     def __init__(self, tid, mm_id, op, args):
         super().__init__(tid)
@@ -249,7 +252,7 @@ class mm_write_op(KernelPath):
     @step(sleeps_on="rmap_lock", effect="changes_mm")
     def work(self, k):
         mm = k.mms[self.mm]
-        if self.waits_for_rmap_locks and rmap_lock_held_by_other(mm, self.tid):
+        if self.waits_for_rmap_locks(mm) and rmap_lock_held_by_other(mm, self.tid):
             return BLOCKED
         try:
             self.result = self.op(k, mm, *self.args)

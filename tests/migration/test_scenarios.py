@@ -1272,3 +1272,34 @@ def test_fork_and_munmap_of_an_entry_keep_rss_as_each_era_did(era):
     drift = era != "v2-yield"
     assert (c.mm.rss_drift != [0, 0]) == drift and (p.mm.rss_drift != [0, 0]) == drift
     assert c.mm.anon_rss == (0 if drift else 1) and c.read(a, 3) == b"rss"
+
+
+@pytest.mark.parametrize("pages, waits", [(1, True), (2, False)])
+def test_an_mprotect_that_splits_a_vma_waits_for_the_rmap_walk(pages, waits):
+    """
+        A: [anon a, 2 pages] written, forked B: one anon_vma, list [A's vma, B's vma]
+        A migrates page a (MOVE_ALL): the unmap walk holds anon_vma->lock between vmas
+        B mprotects 1 page:  split_vma -> vma_adjust takes anon_vma->lock: waits (2.6.18)
+        B mprotects both:    only flags and ptes change, no rmap lock: runs at once
+    """
+    m = machine()
+    p = m.spawn(node=0, cap_sys_nice=True)
+    a = p.mmap(None, 2 * P, RW, ANON)
+    p.write(a, b"x")
+    p.write(a + P, b"y")
+    b = p.fork()
+    vmas = len(b.mm.mmap)
+    av = p.mm.mmap[0].anon_vma
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE_ALL)
+    for _ in range(50):
+        if av.lock is not None:
+            break
+        m.step(mig)
+    assert av.lock is not None and len(av.head) == 2
+    prot = m.mprotect_path(b, a, pages * P, PROT_READ)
+    assert m.step(prot) == "work"                              # mmap_sem of B: free
+    assert (m.step(prot) == "blocked") is waits
+    m.finish(mig)
+    m.finish(prot)
+    assert prot.result == 0 and len(b.mm.mmap) == vmas + (pages == 1)
+    m.check()
