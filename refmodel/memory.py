@@ -9,16 +9,17 @@ do_swap_page half (swap and migration entries) is in swapin.py, a base class of 
 
 import errno
 
-from .mm import (VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping, rss_fix_3_3,
-                 rss_on_migration)
+from .fremap import shmem_populate
+from .mm import (VM_EXEC, VM_NONLINEAR, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping,
+                 rss_fix_3_3, rss_on_migration)
 from .page import (PG_uptodate, Page, PageAnon, PageLocked, PageSwapCache,
                    TestSetPageLocked, get_page, unlock_page)
 from .mempolicy import alloc_page_vma
 from .page_alloc import ZERO_PFN
-from .pgtable import (PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT,
-                      _PAGE_RW, _PAGE_USER, mk_pte, pte_dirty, pte_file, pte_mkclean,
+from .pgtable import (PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY,
+                      _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, mk_pte, pte_dirty, pte_file, pte_mkclean,
                       pte_mkdirty, pte_mkold, pte_mkyoung, pte_none, pte_pfn, pte_present,
-                      pte_write, pte_wrprotect, pte_young)
+                      pte_to_pgoff, pte_write, pte_wrprotect, pte_young)
 from .rmap import (anon_vma_prepare, linear_page_index, page_add_file_rmap,
                    page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap)
 from .sched import BLOCKED, StepFacts, down_read, run, step, up_read
@@ -211,12 +212,25 @@ class user_access(swapin_fault):
                         return self.fail("SIGBUS")
                 return self._return(k)
             if pte_file(pte):
-                raise BUG("nonlinear file ptes are not modelled")
+                return self.do_file_page(k, mm, vma, pte)
             return self.do_swap_page(k, mm, vma, pte)
         if self.write and not pte_write(pte):
             return self.do_wp_page(k, mm, vma, pte)
         # Spurious fault (another CPU fixed the pte): just mark it young (and dirty).
         mm.pgtable[vpn] = pte_mkyoung(pte_mkdirty(pte) if self.write else pte)
+        return self._return(k)
+
+    def do_file_page(self, k, mm, vma, pte):
+        """A file pte of a nonlinear vma: ->populate the page its offset names (a pte
+        corrupted anywhere else kills the process: print_bad_pte, VM_FAULT_OOM)."""
+        if not vma.vm_flags & VM_NONLINEAR:
+            self._up_read(k)
+            return self.fail("OOM")
+        k.stat("pgmajfault")
+        if shmem_populate(k, vma, self.addr & PAGE_MASK, PAGE_SIZE, vma.vm_page_prot,
+                          pte_to_pgoff(pte)):
+            self._up_read(k)
+            return self.fail("SIGBUS")
         return self._return(k)
 
     # -- file pages: find_lock_page ----------------------------------------------------
@@ -386,6 +400,8 @@ def zap_pte_range(k, mm, vma, start: int, end: int) -> None:
             page_remove_rmap(page)
             free_page_and_swap_cache(k, page)
             continue
+        if pte_file(pte):
+            continue                 # a nonlinear vma's file pte: nothing behind it
         entry = pte_to_swp_entry(pte)
         # 3.3 "mm: fix rss count leakage during migration": 2.6.18 forgot the entry's page.
         if is_migration_entry(entry, k.swp_types):

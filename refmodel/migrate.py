@@ -22,8 +22,9 @@ from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_
                    TestSetPageLocked, page_count, page_mapcount, page_mapped, unlock_page)
 from .page_alloc import OutOfMemory, alloc_pages_node
 from .pgtable import PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present
-from .rmap import (SWAP_FAIL, file_pages_keep_entries, page_add_anon_rmap, page_add_file_rmap,
-                   page_address_in_vma, page_address_space, try_to_unmap_one)
+from .rmap import (SWAP_FAIL, file_pages_keep_entries, is_nonlinear, page_add_anon_rmap,
+                   page_add_file_rmap, page_address_in_vma, page_address_space,
+                   try_to_unmap_nonlinear, try_to_unmap_one)
 from .sched import BLOCKED, KernelPath, StepFacts, spin_trylock, spin_unlock, step
 from .swapfile import nr_swap_pages
 from .swap import isolate_lru_page as _take_off_lru
@@ -316,7 +317,11 @@ class unmap_and_move(KernelPath):
         vma = vmas[self.walk_i]
         self.walk_i += 1
         page = k.pages[self.page]
-        failed = try_to_unmap_one(k, page, vma, True) == SWAP_FAIL
+        if is_nonlinear(vma):                        # the nonlinear tail of i_mmap, at once
+            self.walk_i = len(vmas)
+            failed = try_to_unmap_nonlinear(k, page, vmas[self.walk_i - 1:], True) == SWAP_FAIL
+        else:
+            failed = try_to_unmap_one(k, page, vma, True) == SWAP_FAIL
         if failed:
             self.rc = -EPERM                         # the 2.6.17 code's answer to VM_LOCKED
         if not (failed or not page_mapped(page) or self.walk_i >= len(vmas)):
@@ -381,7 +386,7 @@ class unmap_and_move(KernelPath):
         """Take the anon_vma lock (or i_mmap_lock) of restore_to and restore the first vma."""
         k.stat("rmap_walks")
         anchor = remove_anchor(k, k.pages[self.restore_to])
-        if anchor is None or not anchor[2]:
+        if anchor is None or not anchor[2] or is_nonlinear(anchor[2][0]):
             return self.remove_migration_ptes_done(k)
         if not spin_trylock(anchor[0], anchor[1], self.tid):
             return BLOCKED
@@ -395,7 +400,7 @@ class unmap_and_move(KernelPath):
         vma = vmas[self.walk_i]
         self.walk_i += 1
         remove_migration_pte(k, vma, k.pages[self.page], k.pages[self.restore_to])
-        if self.walk_i < len(vmas):
+        if self.walk_i < len(vmas) and not is_nonlinear(vmas[self.walk_i]):   # prio tree only
             self.pc = "remove_migration_pte"
             return None
         spin_unlock(obj, attr, self.tid)

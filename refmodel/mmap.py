@@ -12,7 +12,7 @@ import errno
 
 from .memory import make_pages_present, unmap_vmas
 from .mm import (VM_EXEC, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE,
-                 VM_READ, VM_SHARED, VM_WRITE, find_vma, vm_area_struct)
+                 VM_NONLINEAR, VM_READ, VM_SHARED, VM_WRITE, find_vma, vm_area_struct)
 from .pgtable import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, protection_map
 from .rmap import __anon_vma_link, anon_vma_unlink
 from .sched import BLOCKED, DONE, KernelPath, down_write, step, up_write
@@ -71,7 +71,19 @@ def vma_link(k, mm, vma) -> None:
     mm.mmap.sort(key=lambda v: v.vm_start)
     __anon_vma_link(k, vma)
     if vma.vm_file is not None:
-        vma.vm_file.f_mapping.i_mmap.append(vma)
+        __vma_link_file(vma)
+
+
+def __vma_link_file(vma) -> None:
+    """Put vma on its file's i_mmap: a linear vma before every nonlinear one (the prio
+    tree), a nonlinear one at the end (i_mmap_nonlinear, which the model keeps as i_mmap's
+    tail)."""
+    imm = vma.vm_file.f_mapping.i_mmap
+    if vma.vm_flags & VM_NONLINEAR:
+        imm.append(vma)
+    else:
+        imm.insert(next((i for i, v in enumerate(imm) if v.vm_flags & VM_NONLINEAR),
+                        len(imm)), vma)
 
 
 def unlink_file_vma(vma) -> None:
