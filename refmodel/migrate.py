@@ -75,19 +75,11 @@ def remove_migration_pte(k, vma, old: Page, new: Page) -> None:
     mm = vma.vm_mm
     vpn = addr >> PAGE_SHIFT
     pte = mm.pgtable.get(vpn, 0)
-    if v1_as_posted(k) and pte_present(pte) and pte_pfn(pte) == old.pfn:
-        # V1 4/6 as posted: page_check_address also matched a present pte to old, so a
-        # failed V1 6/6 attempt (ptes still present) rebuilt them: one more reference and
-        # mapping each time, dirty bit dropped without set_page_dirty.
-        k.stat("v1_restored_present_pte")
-        entry = 0
-    elif not is_swap_pte(pte):
+    if not is_swap_pte(pte):
         return
-    else:
-        entry = pte_to_swp_entry(pte)
-        if not is_migration_entry(entry, k.swp_types) or \
-                migration_entry_to_page(k.pages, entry) is not old:
-            return
+    entry = pte_to_swp_entry(pte)
+    if not is_migration_entry(entry, k.swp_types) or migration_entry_to_page(k.pages, entry) is not old:
+        return
     new._count += 1                                   # get_page(new)
     pte = pte_mkold(mk_pte(new, vma.vm_page_prot))
     # 0697212a "add R/W migration entries": a WRITE entry restores the write bit.
@@ -103,6 +95,22 @@ def remove_migration_pte(k, vma, old: Page, new: Page) -> None:
             mm.anon_rss += 1
     else:
         page_add_file_rmap(new)
+
+
+def v1_posted_remove_present_pte(k, vma, old: Page, new: Page) -> None:
+    """V1 4/6 as posted (v1_as_posted only): page_check_address matched a present pte to old
+    too, so a failed 6/6 attempt rebuilt it from vm_page_prot, old: one more reference and
+    mapping, the dirty bit dropped without set_page_dirty."""
+    addr = page_address_in_vma(k, new, vma)
+    pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0) if addr is not None else 0
+    if not pte_present(pte) or pte_pfn(pte) != old.pfn:
+        return
+    vpn = addr >> PAGE_SHIFT
+    k.stat("v1_restored_present_pte")
+    new._count += 1                                   # get_page(new)
+    vma.vm_mm.pgtable[vpn] = pte_mkold(mk_pte(new, vma.vm_page_prot))
+    k.stat("pte_writes")
+    page_add_anon_rmap(new, vma, addr)
 
 
 def rmap_anchor(k, page: Page):
@@ -159,6 +167,8 @@ def remove_migration_ptes(k, old: Page, new: Page) -> None:
     """Run the whole remove walk at once (the façade's fast path; paths use the steps)."""
     anchor = remove_anchor(k, new)
     for vma in list(anchor[2]) if anchor else ():
+        if v1_as_posted(k):
+            v1_posted_remove_present_pte(k, vma, old, new)
         remove_migration_pte(k, vma, old, new)
 
 
@@ -399,6 +409,8 @@ class unmap_and_move(KernelPath):
         obj, attr, vmas = anchor or rmap_anchor(k, k.pages[self.restore_to])
         vma = vmas[self.walk_i]
         self.walk_i += 1
+        if v1_as_posted(k):
+            v1_posted_remove_present_pte(k, vma, k.pages[self.page], k.pages[self.restore_to])
         remove_migration_pte(k, vma, k.pages[self.page], k.pages[self.restore_to])
         if self.walk_i < len(vmas) and not is_nonlinear(vmas[self.walk_i]):   # prio tree only
             self.pc = "remove_migration_pte"
