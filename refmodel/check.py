@@ -9,7 +9,8 @@ reference) are passed in as extra_refs by callers that interleave paths.
 from collections import Counter
 
 from .page import PAGE_MAPPING_ANON, PageAnon, PageLocked, PageSwapCache, page_count, page_mapcount
-from .mm import rss_on_migration
+from .mm import VM_NONLINEAR, rss_on_migration
+from .migrate import v1_as_posted
 from .page_alloc import ZERO_PFN
 from .pgtable import PAGE_SHIFT, PAGE_SIZE, is_swap_pte, pte_pfn, pte_present
 from .render.state import machine_text
@@ -63,7 +64,9 @@ def kernel_problems(k, extra_refs: Counter | None = None) -> list:
                     anon += 1
                 else:
                     file += 1
-                if pfn != ZERO_PFN and vma_address(page, vma) != addr:
+                if pfn != ZERO_PFN and vma.vm_flags & VM_NONLINEAR:
+                    pass                     # no rmap finds it: try_to_unmap_cluster scans
+                elif pfn != ZERO_PFN and vma_address(page, vma) != addr:
                     problems.append(f"mm {mm.id}: rmap cannot find the pte at {addr:#x} "
                                     f"(page {pfn} index {page.index})")
                 elif pfn != ZERO_PFN and PageAnon(page):
@@ -124,7 +127,9 @@ def kernel_problems(k, extra_refs: Counter | None = None) -> list:
         if pfn == ZERO_PFN:
             continue
         if page_mapcount(page) != ptes_of[pfn]:
-            problems.append(f"page {pfn}: mapcount {page_mapcount(page)} but {ptes_of[pfn]} ptes map it")
+            problems.append(f"page {pfn}: mapcount {page_mapcount(page)} but {ptes_of[pfn]} ptes map it"
+                            + (" (V1 6/6 restored a present pte)" if v1_as_posted(k) and
+                               page_mapcount(page) > ptes_of[pfn] else ""))
         expected = ptes_of[pfn] + cache_refs[pfn] + extra_refs[pfn]
         if page_count(page) != expected:
             problems.append(f"page {pfn}: count {page_count(page)} but {ptes_of[pfn]} ptes + "

@@ -41,9 +41,18 @@ class Era:
         '"swapcache": 2.6.17 migrates through the swap cache (variants/); "entries": the '
         "series' migration entries (patches 5/6 and 6/6)")
     fault_on_migration_entry: str = decision(
-        "refmodel.memory.user_access.fault_on_migration_entry",
+        "refmodel.swapin.swapin_fault.fault_on_migration_entry",
         'what a fault does on a migration entry: "none" (2.6.17 has none), '
         '"lookup_swap_cache" (V1 2/6), "yield" (V2 2/5), "migration_entry_wait" (2.6.18)')
+    # 2.6.17 final still re-checked PageSwapCache after lock_page and, if migration had
+    # taken the page out of the swap cache, looked the saved entry up again (`goto again`);
+    # "page migration: make do_swap_page redo the fault" and "remove unnecessary
+    # PageSwapCache checks" came through -mm after it (verified-facts K/M1a).
+    swapin_recheck: str = decision(
+        "refmodel.swapin.swapin_fault.swapin_recheck",
+        'do_swap_page after lock_page, if the page left the swap cache: "again" (2.6.17: '
+        'look the saved entry up again) | "redo" (Lameter\'s redo patch: fault again) | '
+        '"none" (2.6.18: only pte_same decides)')
     restore_write_bit: bool = decision(
         "refmodel.migrate.remove_migration_pte",
         "a WRITE entry is restored writable (0697212a, R/W migration entries)")
@@ -58,7 +67,8 @@ class Era:
         '"drop_ptes" (V1, V2: unmapping a file page drops its ptes) | "entries" (04e62a29)')
     anon_vma_insert: str = decision(
         "refmodel.rmap.__anon_vma_link",
-        '"tail" (Hugh Dickins\' fix, 2006-05-24) | "head" (-mm before it)')
+        '"tail" (Hugh Dickins\' fix, 2006-05-24) | "head" (2.6.17\'s list_add, and -mm before '
+        'the fix)')
     rss_fix_3_3: bool = decision(
         "refmodel.mm.rss_fix_3_3",
         "fork and zap count a migration entry in rss (3.3's rss leak fix)")
@@ -110,15 +120,19 @@ ERAS = {
     "2.6.17": Era(
         name="2.6.17", description="swap-based migration: borrows swap entries and the swap cache",
         swap_types=NO_MIGRATION, migration="swapcache", fault_on_migration_entry="none",
-        restore_write_bit=False, fork_downgrades_write_entry=False,
-        mprotect_downgrades_write_entry=False, file_pages="drop_ptes", anon_vma_insert="tail",
+        swapin_recheck="again", restore_write_bit=False, fork_downgrades_write_entry=False,
+        mprotect_downgrades_write_entry=False, file_pages="drop_ptes", anon_vma_insert="head",
         rss_fix_3_3=False, needs_swap=True, migrate_mlocked=False, rss_on_migration="none",
         count_rule="2.6.18", restore_anon_only=False, unmap_makes_migration_entries=False,
         has_remove_migration_ptes=False, max_passes=11),
+    # V1 and V2 keep "tail" (C3: the head order is the subject of its own explorer bug) and
+    # "redo": V1 relied on Lameter's redo patch, posted the same evening (the book's reading);
+    # V2's base 2.6.17-rc1-mm2 had it in -mm [inference: which -mm first had it is not checked].
     "rfc-v1": Era(
         name="rfc-v1", description="Swapless Page Migration V1 (RFC, April 2006)",
         swap_types=MIGRATION_RFC_V1, migration="entries",
-        fault_on_migration_entry="lookup_swap_cache", restore_write_bit=False,
+        fault_on_migration_entry="lookup_swap_cache", swapin_recheck="redo",
+        restore_write_bit=False,
         fork_downgrades_write_entry=False, mprotect_downgrades_write_entry=False,
         file_pages="drop_ptes", anon_vma_insert="tail", rss_fix_3_3=False, needs_swap=False,
         migrate_mlocked=False, rss_on_migration="none", count_rule="v1",
@@ -131,7 +145,7 @@ ERAS = {
     "v2-yield": Era(
         name="v2-yield", description="Swapless V2: do_swap_page yields and re-faults",
         swap_types=MIGRATION_RFC_V1, migration="entries", fault_on_migration_entry="yield",
-        restore_write_bit=False, fork_downgrades_write_entry=False,
+        swapin_recheck="redo", restore_write_bit=False, fork_downgrades_write_entry=False,
         mprotect_downgrades_write_entry=False, file_pages="drop_ptes", anon_vma_insert="tail",
         rss_fix_3_3=False, needs_swap=False, migrate_mlocked=False, rss_on_migration="incdec",
         count_rule="v2", restore_anon_only=True, unmap_makes_migration_entries=True,
@@ -139,7 +153,8 @@ ERAS = {
     "2.6.18": Era(
         name="2.6.18", description="as merged in Linux 2.6.18",
         swap_types=MIGRATION_2_6_18, migration="entries",
-        fault_on_migration_entry="migration_entry_wait", restore_write_bit=True,
+        fault_on_migration_entry="migration_entry_wait", swapin_recheck="none",
+        restore_write_bit=True,
         fork_downgrades_write_entry=True, mprotect_downgrades_write_entry=True,
         file_pages="entries", anon_vma_insert="tail", rss_fix_3_3=False, needs_swap=False,
         migrate_mlocked=True, rss_on_migration="none", count_rule="2.6.18",

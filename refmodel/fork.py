@@ -9,7 +9,7 @@ locks (another step).  A migration walking the rmap can run between the two.
 """
 
 from .memory import copy_page_range
-from .mm import VM_LOCKED, mm_struct, vm_area_struct
+from .mm import VM_LOCKED, VM_NONLINEAR, mm_struct, vm_area_struct
 from .rmap import anon_vma_link
 from .sched import BLOCKED, KernelPath, down_write, spin_trylock, spin_unlock, step, up_write
 
@@ -70,10 +70,12 @@ class dup_mmap(KernelPath):
 
         A vma without an anon_vma (shared file memory, untouched private memory) is not
         copied at all: the child faults its pages in from the page cache when it needs them.
+        A nonlinear vma is copied all the same: its ptes are not where faults would put them.
         """
         oldmm, mm = k.mms[self.oldmm], k.mms[self.mm]
-        if oldmm.mmap[self.i].anon_vma is not None:
-            copy_page_range(k, mm, oldmm, oldmm.mmap[self.i])
+        vma = oldmm.mmap[self.i]
+        if vma.anon_vma is not None or vma.vm_flags & VM_NONLINEAR:
+            copy_page_range(k, mm, oldmm, vma)
         self.i += 1
         self.pc = "link_vma" if self.i < len(oldmm.mmap) else "finish"
         return None

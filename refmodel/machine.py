@@ -13,6 +13,7 @@ from . import oracle, sched
 from .check import check_machine
 from .eras import era_upto_patch, get_era
 from .fork import dup_mmap
+from .fremap import sys_remap_file_pages
 from .kernel import Kernel, TraceEvent
 from .memory import user_access
 from .mempolicy import (MPOL_DEFAULT, MPOL_MAX, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT,
@@ -91,6 +92,11 @@ class Process:
         r = self._syscall(do_munmap, addr, length)
         self.machine._forget(self, addr, addr + length)
         return r
+
+    def remap_file_pages(self, addr, size, pgoff, prot=0, flags=0) -> int:
+        """remap_file_pages(2): map file pages pgoff.. at addr.. of a shared file mapping
+        (the vma becomes nonlinear unless they are its linear pages)."""
+        return self._syscall(sys_remap_file_pages, addr, size, prot, pgoff, flags)
 
     def mprotect(self, addr, length, prot) -> int:
         """mprotect(2)."""

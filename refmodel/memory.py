@@ -3,33 +3,34 @@
 Models mm/memory.c of Linux 2.6.18: https://elixir.bootlin.com/linux/v2.6.18/source/mm/memory.c
 (and the x86-64 do_page_fault of arch/x86_64/mm/fault.c).  A user access is a suspendable
 path: it tries the access, takes a fault when the pte does not allow it, and retries; the
-fault sleeps where the kernel sleeps (on a page lock, in migration_entry_wait).
+fault sleeps where the kernel sleeps (on a page lock, in migration_entry_wait).  Its
+do_swap_page half (swap and migration entries) is in swapin.py, a base class of user_access.
 """
 
 import errno
 
-from .mm import (VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping, rss_fix_3_3,
-                 rss_on_migration)
+from .fremap import shmem_populate
+from .mm import (VM_EXEC, VM_NONLINEAR, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping,
+                 rss_fix_3_3, rss_on_migration)
 from .page import (PG_uptodate, Page, PageAnon, PageLocked, PageSwapCache,
                    TestSetPageLocked, get_page, unlock_page)
 from .mempolicy import alloc_page_vma
 from .page_alloc import ZERO_PFN
-from .pgtable import (PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT,
-                      _PAGE_RW, _PAGE_USER, is_swap_pte, mk_pte, pte_dirty, pte_file,
-                      pte_mkclean, pte_mkdirty, pte_mkold, pte_mkwrite, pte_mkyoung,
-                      pte_none, pte_pfn, pte_present, pte_write, pte_wrprotect, pte_young)
-from .rmap import (anon_vma_prepare, linear_page_index, page_add_anon_rmap, page_add_file_rmap,
+from .pgtable import (PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY,
+                      _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, mk_pte, pte_dirty, pte_file, pte_mkclean,
+                      pte_mkdirty, pte_mkold, pte_mkyoung, pte_none, pte_pfn, pte_present,
+                      pte_to_pgoff, pte_write, pte_wrprotect, pte_young)
+from .rmap import (anon_vma_prepare, linear_page_index, page_add_file_rmap,
                    page_add_new_anon_rmap, page_dup_rmap, page_remove_rmap)
-from .sched import BLOCKED, KernelPath, StepFacts, down_read, run, step, up_read
+from .sched import BLOCKED, StepFacts, down_read, run, step, up_read
 from .shmem import shmem_nopage
 from .swap import (lru_cache_add_active, mark_page_accessed, page_cache_release,
                    set_page_dirty)
 from .swapfile import (can_share_swap_page, free_swap_and_cache, remove_exclusive_swap_page,
-                       swap_duplicate, swap_free, vm_swap_full)
+                       swap_duplicate)
+from .swapin import maybe_mkwrite, swapin_fault
 from .swapops import (BUG, is_migration_entry, is_write_migration_entry,
-                      make_migration_entry_read, migration_entry_to_page, pte_to_swp_entry,
-                      swp_entry_to_pte, swp_offset)
-from .swap_state import lookup_swap_cache, read_swap_cache_async
+                      make_migration_entry_read, pte_to_swp_entry, swp_entry_to_pte, swp_offset)
 
 VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_MINOR, VM_FAULT_MAJOR = 0, 1, 2, 3
 
@@ -40,11 +41,6 @@ def vm_normal_page(k, vma, addr: int, pte: int) -> Page:
     if page is None:
         raise BUG(f"pte at {addr:#x} in mm {vma.vm_mm.id} maps free pfn {pte_pfn(pte)}")
     return page
-
-
-def maybe_mkwrite(pte: int, vma) -> int:
-    """Writable if the vma allows writes."""
-    return pte_mkwrite(pte) if vma.vm_flags & VM_WRITE else pte
 
 
 # -- Faults -----------------------------------------------------------------------------
@@ -109,11 +105,11 @@ def do_no_page(k, mm, vma, address: int, write: bool, node: int) -> int:
     return VM_FAULT_MINOR
 
 
-class user_access(KernelPath):
+class user_access(swapin_fault):
     """A user load or store within one page, with every fault it takes.
 
     Steps: access -> do_page_fault -> (sleeps: migration_entry_wait, do_swap_page_lock,
-    or the second half of do_wp_page) -> access again.  A fault holds mmap_sem for read
+    or the second half of do_wp_page; swapin.py) -> access again.  A fault holds mmap_sem for read
     from do_page_fault until it returns, sleeping included, as in the kernel.
     """
 
@@ -216,12 +212,25 @@ class user_access(KernelPath):
                         return self.fail("SIGBUS")
                 return self._return(k)
             if pte_file(pte):
-                raise BUG("nonlinear file ptes are not modelled")
+                return self.do_file_page(k, mm, vma, pte)
             return self.do_swap_page(k, mm, vma, pte)
         if self.write and not pte_write(pte):
             return self.do_wp_page(k, mm, vma, pte)
         # Spurious fault (another CPU fixed the pte): just mark it young (and dirty).
         mm.pgtable[vpn] = pte_mkyoung(pte_mkdirty(pte) if self.write else pte)
+        return self._return(k)
+
+    def do_file_page(self, k, mm, vma, pte):
+        """A file pte of a nonlinear vma: ->populate the page its offset names (a pte
+        corrupted anywhere else kills the process: print_bad_pte, VM_FAULT_OOM)."""
+        if not vma.vm_flags & VM_NONLINEAR:
+            self._up_read(k)
+            return self.fail("OOM")
+        k.stat("pgmajfault")
+        if shmem_populate(k, vma, self.addr & PAGE_MASK, PAGE_SIZE, vma.vm_page_prot,
+                          pte_to_pgoff(pte)):
+            self._up_read(k)
+            return self.fail("SIGBUS")
         return self._return(k)
 
     # -- file pages: find_lock_page ----------------------------------------------------
@@ -247,107 +256,6 @@ class user_access(KernelPath):
         mm = k.mms[self.mm]
         vma = find_vma(mm, self.addr)
         self.handle_pte_fault(k, mm, vma)      # look the page up again
-        return None
-
-    # -- do_swap_page -------------------------------------------------------------------
-    def do_swap_page(self, k, mm, vma, pte):
-        """A non-present pte with a swap entry: a migration entry, or a page to swap in."""
-        entry = pte_to_swp_entry(pte)
-        self.orig_pte, self.entry = pte, entry
-        if is_migration_entry(entry, k.swp_types):
-            return self.fault_on_migration_entry(k, mm)
-        page = lookup_swap_cache(k, entry)
-        if page is None:
-            page = read_swap_cache_async(k, entry, self.node)
-            if page is None:
-                # The slot was freed under us: back out if the pte changed, else OOM.
-                if mm.pgtable.get(self.addr >> PAGE_SHIFT, 0) == pte:
-                    self._up_read(k)
-                    return self.fail("OOM")
-                return self._return(k)
-            k.stat("pgmajfault")
-        mark_page_accessed(page)
-        self.pfn = page.pfn
-        self.pc = "do_swap_page_lock"
-
-    def fault_on_migration_entry(self, k, mm):
-        """What a fault does when it meets a migration entry: the decision point of the series."""
-        how = k.cfg.fault_on_migration_entry
-        if how == "migration_entry_wait":
-            # 0697212a (2.6.18): pin the page under the pte lock, then sleep on its lock.
-            return self.migration_entry_wait_start(k, mm)
-        if how == "yield":
-            # Swapless V2 2/5: yield() and return; the access faults again (busy polling).
-            k.stat("migration_yield")
-            return self._return(k)
-        if how == "lookup_swap_cache":
-            # V1 RFC 2/6: lookup_swap_cache() hands back the entry's page with a reference;
-            # the ordinary swap-in path then sleeps in lock_page() and, the pte having
-            # changed by the time it gets the lock, backs out and retries.
-            page = k.pages.get(swp_offset(self.entry))
-            if page is None:                     # only V1 as posted leaves such an entry
-                raise BUG(f"lookup_swap_cache: migration entry names free pfn "
-                          f"{swp_offset(self.entry)}: a use after free")
-            get_page(page)
-            self.pfn = page.pfn
-            self.pc = "do_swap_page_lock"
-            return None
-        raise BUG(f"era {k.cfg.name} has no migration entries")
-
-    def migration_entry_wait_start(self, k, mm):
-        """migration_entry_wait(), under the pte lock: still an entry?  get_page() on it."""
-        pte = mm.pgtable.get(self.addr >> PAGE_SHIFT, 0)
-        if not is_swap_pte(pte) or not is_migration_entry(pte_to_swp_entry(pte), k.swp_types):
-            return self._return(k)
-        page = migration_entry_to_page(k.pages, pte_to_swp_entry(pte))
-        get_page(page)
-        self.pfn = page.pfn
-        k.trace_event("migration_entry_wait", mm.id, self.addr, page.pfn)
-        k.stat("migration_entry_waits")
-        self.pc = "migration_entry_wait"
-
-    @step(sleeps_on="page_lock", page="pfn", doing="sleeps in migration_entry_wait on",
-          holds=("pfn",), dead=("orig_pte", "entry"))
-    def migration_entry_wait(self, k):
-        """wait_on_page_locked() then put_page(): sleeps until migration unlocks the page."""
-        page = k.pages.get(self.pfn)
-        if page is None:
-            raise BUG(f"migration_entry_wait: page {self.pfn} freed under a waiter")
-        if PageLocked(page):
-            return BLOCKED
-        page_cache_release(k, page)
-        self._return(k)
-        return None
-
-    @step(sleeps_on="page_lock", page="pfn", doing="sleeps in lock_page on", holds=("pfn",))
-    def do_swap_page_lock(self, k):
-        """lock_page() the swap-cache page, then map it under the pte lock if the pte is unchanged."""
-        page = k.pages[self.pfn]
-        if TestSetPageLocked(page):
-            return BLOCKED
-        mm = k.mms[self.mm]
-        vpn = self.addr >> PAGE_SHIFT
-        if mm.pgtable.get(vpn, 0) != self.orig_pte:     # someone else faulted it in
-            unlock_page(page)
-            page_cache_release(k, page)
-            self._return(k)
-            return None
-        vma = find_vma(mm, self.addr)
-        mm.anon_rss += 1
-        pte = mk_pte(page, vma.vm_page_prot)
-        write = self.write
-        if write and can_share_swap_page(k, page):
-            pte = maybe_mkwrite(pte_mkdirty(pte), vma)
-            write = False
-        mm.pgtable[vpn] = pte
-        page_add_anon_rmap(page, vma, self.addr)
-        swap_free(k, self.entry)
-        if vm_swap_full(k):
-            remove_exclusive_swap_page(k, page)
-        unlock_page(page)
-        if write:
-            return self.do_wp_page(k, mm, vma, pte)
-        self._return(k)
         return None
 
     # -- do_wp_page ---------------------------------------------------------------------
@@ -495,6 +403,8 @@ def zap_pte_range(k, mm, vma, start: int, end: int) -> None:
             page_remove_rmap(page)
             free_page_and_swap_cache(k, page)
             continue
+        if pte_file(pte):
+            continue                 # a nonlinear vma's file pte: nothing behind it
         entry = pte_to_swp_entry(pte)
         # 3.3 "mm: fix rss count leakage during migration": 2.6.18 forgot the entry's page.
         if is_migration_entry(entry, k.swp_types):

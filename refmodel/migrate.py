@@ -22,9 +22,10 @@ from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_
                    SetPageSwapCache, TestSetPageLocked, get_page, page_count, page_index,
                    page_mapcount, page_mapped, put_page_testzero, set_page_private, unlock_page)
 from .page_alloc import OutOfMemory, alloc_pages_node
-from .pgtable import PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite
-from .rmap import (SWAP_FAIL, file_pages_keep_entries, page_add_anon_rmap, page_add_file_rmap,
-                   page_address_in_vma, page_address_space, try_to_unmap_one)
+from .pgtable import PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite, pte_pfn, pte_present
+from .rmap import (SWAP_FAIL, file_pages_keep_entries, is_nonlinear, page_add_anon_rmap,
+                   page_add_file_rmap, page_address_in_vma, page_address_space,
+                   try_to_unmap_nonlinear, try_to_unmap_one)
 from .sched import BLOCKED, KernelPath, StepFacts, spin_trylock, spin_unlock, step
 from .swapfile import nr_swap_pages
 from .swap import isolate_lru_page as _take_off_lru
@@ -97,12 +98,30 @@ def remove_migration_pte(k, vma, old: Page, new: Page) -> None:
         page_add_file_rmap(new)
 
 
+def v1_posted_remove_present_pte(k, vma, old: Page, new: Page) -> None:
+    """V1 4/6 as posted (v1_as_posted only): page_check_address matched a present pte to old
+    too, so a failed 6/6 attempt rebuilt it from vm_page_prot, old: one more reference and
+    mapping, the dirty bit dropped without set_page_dirty."""
+    addr = page_address_in_vma(k, new, vma)
+    pte = vma.vm_mm.pgtable.get(addr >> PAGE_SHIFT, 0) if addr is not None else 0
+    if not pte_present(pte) or pte_pfn(pte) != old.pfn:
+        return
+    vpn = addr >> PAGE_SHIFT
+    k.stat("v1_restored_present_pte")
+    new._count += 1                                   # get_page(new)
+    vma.vm_mm.pgtable[vpn] = pte_mkold(mk_pte(new, vma.vm_page_prot))
+    k.stat("pte_writes")
+    page_add_anon_rmap(new, vma, addr)
+
+
 def rmap_anchor(k, page: Page):
     """(object, lock attribute, vmas) an rmap walk of page uses, or None if it has none.
 
     For an anonymous page this is the anon_vma its ->mapping names, used without
     page_lock_anon_vma(): 2.6.18 relies on the caller's mmap_sem to keep it alive, and the
-    model reports a use-after-free if it was freed (before 2.6.34 that could happen).
+    model reports a use-after-free if it was freed (before 2.6.35, for callers without
+    mmap_sem, that could happen: an rcu_read_lock() stopgap came with memory hot-remove in
+    2007, a reference on the anon_vma with the compaction series, 3f6c82728f4e).
     """
     if not page.mapping:
         return None
@@ -149,6 +168,8 @@ def remove_migration_ptes(k, old: Page, new: Page) -> None:
     """Run the whole remove walk at once (the façade's fast path; paths use the steps)."""
     anchor = remove_anchor(k, new)
     for vma in list(anchor[2]) if anchor else ():
+        if v1_as_posted(k):
+            v1_posted_remove_present_pte(k, vma, old, new)
         remove_migration_pte(k, vma, old, new)
 
 
@@ -277,6 +298,8 @@ class unmap_and_move(KernelPath):
             extra = 1 if page_mapping(k, page) is not None else 0
             if not page.mapping or page_count(page) != page_mapcount(page) + 1 + extra:
                 k.stat("migrate_count_mismatch")
+                if v1_as_posted(k):                  # V1 6/6: remove_migration_ptes(page,
+                    return self.rollback(k)          # page) on every failure, ptes present
                 return self.unlock(k)
         self.pc = "try_to_unmap"
         return None
@@ -305,7 +328,11 @@ class unmap_and_move(KernelPath):
         vma = vmas[self.walk_i]
         self.walk_i += 1
         page = k.pages[self.page]
-        failed = try_to_unmap_one(k, page, vma, True) == SWAP_FAIL
+        if is_nonlinear(vma):                        # the nonlinear tail of i_mmap, at once
+            self.walk_i = len(vmas)
+            failed = try_to_unmap_nonlinear(k, page, vmas[self.walk_i - 1:], True) == SWAP_FAIL
+        else:
+            failed = try_to_unmap_one(k, page, vma, True) == SWAP_FAIL
         if failed:
             self.rc = -EPERM                         # the 2.6.17 code's answer to VM_LOCKED
         if not (failed or not page_mapped(page) or self.walk_i >= len(vmas)):
@@ -370,7 +397,7 @@ class unmap_and_move(KernelPath):
         """Take the anon_vma lock (or i_mmap_lock) of restore_to and restore the first vma."""
         k.stat("rmap_walks")
         anchor = remove_anchor(k, k.pages[self.restore_to])
-        if anchor is None or not anchor[2]:
+        if anchor is None or not anchor[2] or is_nonlinear(anchor[2][0]):
             return self.remove_migration_ptes_done(k)
         if not spin_trylock(anchor[0], anchor[1], self.tid):
             return BLOCKED
@@ -383,8 +410,10 @@ class unmap_and_move(KernelPath):
         obj, attr, vmas = anchor or rmap_anchor(k, k.pages[self.restore_to])
         vma = vmas[self.walk_i]
         self.walk_i += 1
+        if v1_as_posted(k):
+            v1_posted_remove_present_pte(k, vma, k.pages[self.page], k.pages[self.restore_to])
         remove_migration_pte(k, vma, k.pages[self.page], k.pages[self.restore_to])
-        if self.walk_i < len(vmas):
+        if self.walk_i < len(vmas) and not is_nonlinear(vmas[self.walk_i]):   # prio tree only
             self.pc = "remove_migration_pte"
             return None
         spin_unlock(obj, attr, self.tid)

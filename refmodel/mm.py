@@ -91,7 +91,7 @@ class vm_area_struct:
     """A contiguous range of one mm with one set of flags and one backing object."""
 
     __slots__ = ("id", "vm_mm", "vm_start", "vm_end", "vm_flags", "vm_page_prot",
-                 "vm_pgoff", "vm_file", "anon_vma", "vm_policy")
+                 "vm_pgoff", "vm_file", "anon_vma", "vm_policy", "vm_private_data")
 
     def __init__(self, id, mm, start, end, flags, prot, pgoff=0, file=None):
         self.id = id
@@ -102,6 +102,7 @@ class vm_area_struct:
         self.vm_file = file               # a File, or None for private anonymous memory
         self.anon_vma = None
         self.vm_policy = None             # (mode, nodes) set by mbind(), or None: default
+        self.vm_private_data = 0          # a nonlinear vma's swapout cursor (try_to_unmap_file)
 
     def __repr__(self) -> str:
         return (f"<vma {self.id} mm{self.vm_mm.id} {self.vm_start:#x}-{self.vm_end:#x} "

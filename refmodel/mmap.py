@@ -12,7 +12,7 @@ import errno
 
 from .memory import make_pages_present, unmap_vmas
 from .mm import (VM_EXEC, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE,
-                 VM_READ, VM_SHARED, VM_WRITE, find_vma, vm_area_struct)
+                 VM_NONLINEAR, VM_READ, VM_SHARED, VM_WRITE, find_vma, vm_area_struct)
 from .pgtable import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, protection_map
 from .rmap import __anon_vma_link, anon_vma_unlink
 from .sched import BLOCKED, DONE, KernelPath, down_write, step, up_write
@@ -71,7 +71,19 @@ def vma_link(k, mm, vma) -> None:
     mm.mmap.sort(key=lambda v: v.vm_start)
     __anon_vma_link(k, vma)
     if vma.vm_file is not None:
-        vma.vm_file.f_mapping.i_mmap.append(vma)
+        __vma_link_file(vma)
+
+
+def __vma_link_file(vma) -> None:
+    """Put vma on its file's i_mmap: a linear vma before every nonlinear one (the prio
+    tree), a nonlinear one at the end (i_mmap_nonlinear, which the model keeps as i_mmap's
+    tail)."""
+    imm = vma.vm_file.f_mapping.i_mmap
+    if vma.vm_flags & VM_NONLINEAR:
+        imm.append(vma)
+    else:
+        imm.insert(next((i for i, v in enumerate(imm) if v.vm_flags & VM_NONLINEAR),
+                        len(imm)), vma)
 
 
 def unlink_file_vma(vma) -> None:
@@ -229,11 +241,14 @@ class mm_write_op(KernelPath):
     """munmap(2), mprotect(2), exit: down_write(mmap_sem), op(k, mm, *args), up_write.
 
     Linking or unlinking a vma (munmap, exit, mmap) takes anon_vma->lock and i_mmap_lock,
-    so the work waits while an rmap walk holds one across its steps; a class that never
-    relinks vmas says so with waits_for_rmap_locks = False (mprotect_op)."""
+    so the work waits while an rmap walk holds one across its steps; a class whose call
+    relinks vmas only sometimes says when (mprotect_op.waits_for_rmap_locks)."""
 
     __slots__ = ("mm", "op", "args")
-    waits_for_rmap_locks = True
+
+    def waits_for_rmap_locks(self, mm) -> bool:
+        """Does this call take anon_vma->lock or i_mmap_lock (link, unlink, vma_adjust)?"""
+        return True
 
     def __init__(self, tid, mm_id, op, args):
         super().__init__(tid)
@@ -249,7 +264,7 @@ class mm_write_op(KernelPath):
     @step(sleeps_on="rmap_lock", effect="changes_mm")
     def work(self, k):
         mm = k.mms[self.mm]
-        if self.waits_for_rmap_locks and rmap_lock_held_by_other(mm, self.tid):
+        if self.waits_for_rmap_locks(mm) and rmap_lock_held_by_other(mm, self.tid):
             return BLOCKED
         try:
             self.result = self.op(k, mm, *self.args)

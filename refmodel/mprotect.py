@@ -77,12 +77,18 @@ def sys_mprotect(k, mm, start: int, length: int, prot: int) -> int:
 
 
 class mprotect_op(mm_write_op):
-    """mprotect(2) as a path: sys_mprotect under mmap_sem for write.  Unlike munmap's, its
-    work does not wait for an rmap walk's anon_vma lock or i_mmap_lock (the model takes
-    none when mprotect changes a vma's flags, split or not)."""
+    """mprotect(2) as a path: sys_mprotect under mmap_sem for write.  Changing a whole vma's
+    flags takes no rmap lock; splitting one does (split_vma -> vma_adjust takes the
+    anon_vma lock and i_mmap_lock), so a splitting mprotect waits for an rmap walk in
+    progress, as 2.6.18's does.  (The model never merges vmas, vma_merge's other use.)"""
 
     __slots__ = ()
-    waits_for_rmap_locks = False
+
+    def waits_for_rmap_locks(self, mm) -> bool:
+        """Will sys_mprotect split a vma (start or end inside one)?"""
+        start, length = self.args[0], self.args[1]
+        end = start + PAGE_ALIGN(length)
+        return any(vma.vm_start < edge < vma.vm_end for vma in mm.mmap for edge in (start, end))
 
     def __init__(self, tid, mm_id, args):
         super().__init__(tid, mm_id, sys_mprotect, args)

@@ -12,10 +12,10 @@ records are a plain dict, so that the explorer can freeze and hash it:
 A page nobody wrote reads as zeroes; a private file page nobody wrote reads as the file.
 """
 
-from .mm import VM_SHARED, VM_WRITE
+from .mm import VM_NONLINEAR, VM_SHARED, VM_WRITE
 from .mmap import do_munmap, exit_mmap
 from .page import ZERO_BYTES
-from .pgtable import PAGE_SHIFT, PAGE_SIZE, pte_present
+from .pgtable import PAGE_SHIFT, PAGE_SIZE, pte_file, pte_pfn, pte_present, pte_to_pgoff
 from .sched import DONE, facts
 
 
@@ -35,7 +35,14 @@ def keys(k, mm_id: int, vpn: int):
         return None, None
     shared = None
     if vma.vm_file is not None:
-        shared = ("s", vma.vm_file.f_mapping.id, ((addr - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff)
+        index = ((addr - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff
+        if vma.vm_flags & VM_NONLINEAR:          # the pte says which file page is there
+            pte = mm.pgtable.get(vpn, 0)
+            if pte_present(pte):
+                index = k.pages[pte_pfn(pte)].index
+            elif pte_file(pte):
+                index = pte_to_pgoff(pte)
+        shared = ("s", vma.vm_file.f_mapping.id, index)
     if vma.vm_flags & VM_SHARED:
         return shared, shared
     return ("p", mm_id, vpn), shared

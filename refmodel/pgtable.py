@@ -62,8 +62,18 @@ def pte_present(pte: Pte) -> bool:
 
 
 def pte_file(pte: Pte) -> bool:
-    """Non-present pte of a nonlinear file mapping (never made by this model)."""
+    """Non-present pte of a nonlinear file mapping: it holds the file page offset."""
     return bool(pte & _PAGE_FILE)
+
+
+def pgoff_to_pte(pgoff: int) -> Pte:
+    """A file pte for page offset pgoff (remap_file_pages, try_to_unmap_cluster)."""
+    return (pgoff << PAGE_SHIFT) | _PAGE_FILE
+
+
+def pte_to_pgoff(pte: Pte) -> int:
+    """The file page offset a file pte holds."""
+    return (pte & __PHYSICAL_MASK) >> PAGE_SHIFT
 
 
 def pte_pfn(pte: Pte) -> Pfn:

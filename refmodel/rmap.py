@@ -6,10 +6,11 @@ every vma that may map them; file pages point at an address_space, whose i_mmap 
 vmas mapping the file.  try_to_unmap() here is reclaim's; migration's variant is migrate.py's.
 """
 
-from .mm import VM_LOCKED, anon_vma, rss_on_migration
-from .page import (PAGE_MAPPING_ANON, Page, PageAnon, PageSwapCache, page_mapped)
-from .pgtable import (PAGE_SHIFT, pte_dirty, pte_pfn, pte_present, pte_write, pte_young,
-                      pte_mkold)
+from .mm import VM_LOCKED, VM_NONLINEAR, anon_vma, rss_on_migration
+from .page import (PAGE_MAPPING_ANON, Page, PageAnon, PageSwapCache, page_mapcount,
+                   page_mapped)
+from .pgtable import (PAGE_SHIFT, PAGE_SIZE, pgoff_to_pte, pte_dirty, pte_pfn, pte_present,
+                      pte_write, pte_young, pte_mkold)
 from .swap import page_cache_release, set_page_dirty
 from .swapfile import swap_duplicate
 from .swapops import BUG, make_migration_entry, swp_entry_to_pte
@@ -141,7 +142,8 @@ def page_address_in_vma(k, page: Page, vma) -> int | None:
     if PageAnon(page):
         if vma.anon_vma is None or (vma.anon_vma.id << 1 | PAGE_MAPPING_ANON) != page.mapping:
             return None
-    elif vma.vm_file is None or (vma.vm_file.f_mapping.id << 1) != page.mapping:
+    elif vma.vm_file is None or (vma.vm_file.f_mapping.id << 1) != page.mapping or \
+            vma.vm_flags & VM_NONLINEAR:             # a nonlinear vma has no such address
         return None
     return vma_address(page, vma)
 
@@ -166,13 +168,19 @@ def rmap_vmas(k, page: Page) -> list:
     return list(mapping.i_mmap) if mapping is not None else []
 
 
+def is_nonlinear(vma) -> bool:
+    """A vma remap_file_pages made nonlinear: on i_mmap_nonlinear, which the model keeps
+    as the tail of i_mmap (every linear vma comes first, as the prio tree's walk does)."""
+    return bool(vma.vm_flags & VM_NONLINEAR)
+
+
 def page_referenced(k, page: Page) -> int:
     """Count and clear the young bits of the ptes mapping page (a VM_LOCKED vma counts too)."""
     referenced = 0
     if not page_mapped(page):
         return 0
     for vma in rmap_vmas(k, page):
-        address = vma_address(page, vma)
+        address = None if is_nonlinear(vma) else vma_address(page, vma)   # prio tree only
         if address is None or page_check_address(page, vma.vm_mm, address) is None:
             continue
         mm = vma.vm_mm
@@ -261,10 +269,84 @@ def try_to_unmap(k, page: Page, migration: bool = False) -> int:
         av = page_anon_vma(k, page)
         if av is None and page_mapped(page):
             raise BUG(f"try_to_unmap: anon_vma of mapped page {page.pfn} was freed")
-    for vma in rmap_vmas(k, page):
+    vmas = rmap_vmas(k, page)
+    for i, vma in enumerate(vmas):
+        if is_nonlinear(vma):
+            ret = try_to_unmap_nonlinear(k, page, vmas[i:], migration)
+            break
         ret = try_to_unmap_one(k, page, vma, migration)
         if ret == SWAP_FAIL or not page_mapped(page):
             break
     if not page_mapped(page):
         ret = SWAP_SUCCESS
     return ret
+
+
+# -- nonlinear vmas: try_to_unmap_file's second half ----------------------------------------
+
+CLUSTER_SIZE = 32 * PAGE_SIZE                     # min(32 pages, PMD_SIZE)
+CLUSTER_MASK = ~(CLUSTER_SIZE - 1)
+
+
+def try_to_unmap_cluster(k, cursor: int, mapcount: list, vma) -> None:
+    """Unmap every present, not recently used pte in one CLUSTER_SIZE window of a nonlinear
+    vma, whatever page it maps (the rmap cannot find a page in such a vma: this ages them).
+    A pte not at its page's linear place keeps the file offset (a file pte); no migration
+    entry is ever made here, even for migration (2.6.18's "file pages" patch is for linear
+    vmas only).  mapcount[0] counts down once per pte cleared."""
+    mm = vma.vm_mm
+    address = max((vma.vm_start + cursor) & CLUSTER_MASK, vma.vm_start)
+    end = min(address + CLUSTER_SIZE, vma.vm_end)
+    mm.hiwater_rss = max(mm.hiwater_rss, mm.file_rss + mm.anon_rss)
+    for addr in range(address, end, PAGE_SIZE):
+        vpn = addr >> PAGE_SHIFT
+        pte = mm.pgtable.get(vpn, 0)
+        if not pte_present(pte):
+            continue
+        page = k.pages.get(pte_pfn(pte))
+        if page is None or PageAnon(page):
+            raise BUG(f"try_to_unmap_cluster: pte at {addr:#x} maps no file page")
+        if pte_young(pte):                        # ptep_clear_flush_young: skip it this time
+            mm.pgtable[vpn] = pte_mkold(pte)
+            continue
+        del mm.pgtable[vpn]                       # ptep_clear_flush
+        k.stat("pte_writes")
+        if page.index != linear_page_index(vma, addr):
+            mm.pgtable[vpn] = pgoff_to_pte(page.index)
+        if pte_dirty(pte):
+            set_page_dirty(page)
+        page_remove_rmap(page)
+        page_cache_release(k, page)
+        mm.file_rss -= 1
+        mapcount[0] -= 1
+
+
+def try_to_unmap_nonlinear(k, page: Page, vmas: list, migration: bool) -> int:
+    """The nonlinear vmas of page's file (the tail of i_mmap): scan them cluster by cluster,
+    from each vma's cursor (vm_private_data), until as many ptes went as page had mappings
+    or every vma is scanned; VM_LOCKED vmas are skipped unless for migration.  SWAP_FAIL if
+    every nonlinear vma is locked."""
+    usable = [v for v in vmas if not (v.vm_flags & VM_LOCKED and not migration)]
+    max_nl_cursor = max((v.vm_private_data for v in usable), default=0)
+    max_nl_size = max((v.vm_end - v.vm_start for v in usable), default=0)
+    if max_nl_size == 0:
+        return SWAP_FAIL
+    mapcount = [page_mapcount(page)]
+    if not mapcount[0]:
+        return SWAP_AGAIN
+    max_nl_size = (max_nl_size + CLUSTER_SIZE - 1) & CLUSTER_MASK
+    max_nl_cursor = max_nl_cursor or CLUSTER_SIZE
+    while max_nl_cursor <= max_nl_size:
+        for vma in usable:
+            cursor = vma.vm_private_data
+            while cursor < max_nl_cursor and cursor < vma.vm_end - vma.vm_start:
+                try_to_unmap_cluster(k, cursor, mapcount, vma)
+                cursor += CLUSTER_SIZE
+                vma.vm_private_data = cursor
+                if mapcount[0] <= 0:
+                    return SWAP_AGAIN
+            vma.vm_private_data = max_nl_cursor
+        max_nl_cursor += CLUSTER_SIZE
+    for vma in vmas:                              # don't loop forever: start again next time
+        vma.vm_private_data = 0
+    return SWAP_AGAIN

@@ -217,6 +217,12 @@ def mprotect(scene, who, addr, pages, protection):
     return scene.proc(who).mprotect(scene.addr(addr), pages * PAGE_SIZE, prot(protection))
 
 
+@verb("remap_file_pages")
+def remap_file_pages(scene, who, addr, pages, pgoff):
+    """remap_file_pages(2): file pages pgoff.. at addr.. (pages pages of a shared file map)."""
+    return scene.proc(who).remap_file_pages(scene.addr(addr), pages * PAGE_SIZE, pgoff)
+
+
 @verb("mlock")
 def mlock(scene, who, addr, pages):
     """mlock(2) of pages pages at addr."""

@@ -21,7 +21,8 @@ def snapshot(k) -> tuple:
                  mm.mmap_sem.snapshot(), mm.def_flags,
                  tuple((v.id, v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff,
                         v.vm_file.f_mapping.id if v.vm_file else 0,
-                        v.anon_vma.id if v.anon_vma else 0, v.vm_policy) for v in mm.mmap))
+                        v.anon_vma.id if v.anon_vma else 0, v.vm_policy, v.vm_private_data)
+                       for v in mm.mmap))
                 for _, mm in sorted(k.mms.items()))
     anon = tuple((av.id, tuple(v.id for v in av.head), av.lock)
                  for _, av in sorted(k.anon_vmas.items()))

@@ -131,7 +131,7 @@ def pte_kind(pte: Pte, types: SwapTypes = MIGRATION_2_6_18) -> str:
     """What kind of entry a pte holds, for everything that prints one: "none", "present",
     "swap" (a swap slot), "migration_read" / "migration_write" (2.6.18's two types),
     "migration" (V1 and V2's single type, which has no write bit), or "file" (a nonlinear
-    file pte, which the model never makes)."""
+    file pte: remap_file_pages, try_to_unmap_cluster)."""
     if pte_none(pte):
         return "none"
     if pte_present(pte):

@@ -10,7 +10,7 @@ from .page import (PG_active, PG_dirty, PG_lru, PG_private, PG_referenced, PG_sw
                    PG_uptodate, PG_writeback, PageAnon, flag_names, page_count, page_mapcount)
 from .page import LOCKED
 from .pgtable import (PAGE_SHIFT, is_swap_pte, pte_dirty, pte_none, pte_pfn, pte_present,
-                      pte_write, pte_young)
+                      pte_to_pgoff, pte_write, pte_young)
 from .render.pte import pte_picture
 from .swapops import pte_kind, pte_to_swp_entry, swp_offset, swp_type
 
@@ -49,6 +49,8 @@ class PteView:
         if self.present:
             return (f"<pte pfn={self.pfn} {'rw' if self.writable else 'ro'}"
                     f"{' young' if self.young else ''}{' dirty' if self.dirty else ''}>")
+        if self.kind == "file":
+            return f"<pte file pgoff={pte_to_pgoff(self.raw)}>"
         kind = "migration" if self.is_migration else "swap"
         return f"<pte {kind} type={self.swp_type} offset={self.swp_offset}>"
 

@@ -8,7 +8,7 @@ import sys
 
 from ..eras import ERAS
 from . import MODES, explore
-from .world import bugs, configs, mutants
+from .world import BUG_CLASSES, bugs, configs, mutants
 
 
 def main(argv=None) -> int:
@@ -28,15 +28,15 @@ def main(argv=None) -> int:
     ap.add_argument("--no-view", action="store_true", help="keep dead locals in the state")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--html", action="store_true", help="print the counterexample as HTML")
-    ap.add_argument("--list", action="store_true", help="list configurations, mutants and bugs")
+    ap.add_argument("--list", action="store_true", help="list configurations, mutants and bugs (with their class)")
     args = ap.parse_args(argv)
     if args.list:
         for name in configs():
             print(f"config {name}")
         for name in mutants():
             print(f"mutant {name}")
-        for name in bugs():
-            print(f"bug {name}")
+        for name, b in bugs().items():
+            print(f"bug {name} {b['class']}")
         return 0
     if args.config is None and args.mutant is None and args.bug is None:
         ap.error("give a CONFIG, --mutant or --bug (or --list)")
@@ -68,7 +68,8 @@ def main(argv=None) -> int:
             print(f"NOTE {mode} mode is NOT exhaustive: no violation found proves nothing")
         if args.bug:
             b = bugs()[args.bug]
-            print(f"BUG {b['title']}\nFIX {b['fix']}\nLINK {b['link']}")
+            print(f"BUG {b['title']}\nCLASS {b['class']} ({BUG_CLASSES[b['class']]})\n"
+                  f"FIX {b['fix']}\nLINK {b['link']}")
     r = explore(config, era=era, mutant=args.mutant, bug=args.bug, mode=mode, seed=seed,
                 symmetry=not args.no_symmetry, por=args.por, view=not args.no_view,
                 bound=args.bound, progress=True)

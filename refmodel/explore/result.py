@@ -30,7 +30,8 @@ class Result:
                 "mode": self.mode, "exhaustive": self.exhaustive, "seed": self.seed,
                 "states": self.states, "transitions": self.transitions,
                 "seconds": round(self.seconds, 4), "violations": self.violations,
-                "kind": self.kind, "trace": self.trace}
+                "kind": self.kind, "trace": self.trace,
+                "class": self.world.bug_info["class"] if self.bug else None}
 
     def steps(self) -> list:
         """The trace as thread names only: what replay() takes."""

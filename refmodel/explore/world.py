@@ -33,10 +33,30 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "explore_configs.json"
 PATH_KINDS = {"user_access": user_access, "migrate_pages": migrate_pages, "dup_mmap": dup_mmap}
 
 
+# What kind of history each bug is (its "class" in the data; docs/explorer.md):
+BUG_CLASSES = {
+    "series": "a bug the series had",
+    "limitation": "a known limitation the author named",
+    "later-kernel": "a later kernel's bug",
+    "our-reading": "our reading of the code as posted",
+}
+
+
 @lru_cache(maxsize=1)
 def load_data() -> dict:
-    """The configurations, mutants, historical bugs and levels (data/explore_configs.json)."""
-    return json.loads(DATA.read_text())
+    """The configurations, mutants, historical bugs and levels (data/explore_configs.json);
+    a bug without a known class is refused."""
+    data = json.loads(DATA.read_text())
+    check_bug_classes(data["bugs"])
+    return data
+
+
+def check_bug_classes(table: dict) -> None:
+    """Every bug names one of BUG_CLASSES (ValueError naming the bug otherwise)."""
+    for name, b in table.items():
+        if b.get("class") not in BUG_CLASSES:
+            raise ValueError(f"{DATA.name}: bug {name!r} has class {b.get('class')!r}; "
+                             f"give one of {', '.join(BUG_CLASSES)}")
 
 
 def configs() -> dict:
@@ -133,7 +153,7 @@ class World:
         self.subst = {PATH_KINDS[base]: MUTANT_CLASSES[name] for base, name in classes.items()}
         m = self.machine = Machine(era=era, nodes=config.get("nodes", 2),
                                    pages_per_node=config.get("pages_per_node", 16),
-                                   **era_overrides)
+                                   swap_pages=config.get("swap_pages", 0), **era_overrides)
         self.scene = self.build(config)
         self.procs = {name: p.pid for name, p in self.scene.procs.items()}
         self.addrs = dict(self.scene.addrs)

@@ -10,6 +10,6 @@ point (for example mempolicy.migrate_to_node picks 2.6.17's migrate_pages when t
     migrate_2_6_17.py   mm/migrate.c of Linux 2.6.17: migration through the swap cache
 
 Later kernels go here too: a "modern" era (say, folio-based migration with the anon_vma
-reference of 2.6.34 and migration entries for THP) would add modules such as
+reference of 2.6.35 and migration entries for THP) would add modules such as
 migrate_6_1.py, a preset in eras.py, and the decision points that select them.
 """

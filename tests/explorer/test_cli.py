@@ -5,7 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from refmodel.explore import bugs, configs, mutants
+from refmodel.explore.world import BUG_CLASSES, check_bug_classes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +25,27 @@ def test_list_names_everything_one_per_line():
     assert [x.split()[1] for x in lines if x.startswith("config ")] == list(configs())
     assert [x.split()[1] for x in lines if x.startswith("mutant ")] == list(mutants())
     assert [x.split()[1] for x in lines if x.startswith("bug ")] == list(bugs())
-    assert all(len(x.split()) == 2 for x in lines)
+    assert all(len(x.split()) == 2 for x in lines if not x.startswith("bug "))
+
+
+def test_list_and_json_show_each_bugs_class():
+    """A bug's class follows its name in --list; --json and a --bug run carry it too."""
+    lines = [x.split() for x in run("--list").stdout.splitlines() if x.startswith("bug ")]
+    assert {name: cls for _, name, cls in lines} == {n: b["class"] for n, b in bugs().items()}
+    assert {cls for _, _, cls in lines} == set(BUG_CLASSES)
+    d = json.loads(run("--bug", "anon-vma-freed", "--json").stdout)
+    assert d["class"] == "later-kernel"
+    assert json.loads(run("reader", "--json").stdout)["class"] is None
+    r = run("--bug", "v1-fault-uaf")
+    assert "CLASS our-reading (our reading of the code as posted)" in r.stdout
+
+
+def test_loader_refuses_a_bug_without_a_known_class():
+    table = {"x": {"class": "series"}, "y": {"class": "rumour"}}
+    with pytest.raises(ValueError, match="bug 'y' has class 'rumour'"):
+        check_bug_classes(table)
+    with pytest.raises(ValueError, match="bug 'z' has class None"):
+        check_bug_classes({"z": {"title": "no class"}})
 
 
 def test_a_clean_run_exits_0_and_echoes_its_settings_first():
@@ -50,7 +73,8 @@ def test_json_has_the_documented_keys():
     r = run("--bug", "anon-vma-head", "--json")
     assert r.returncode == 1
     d = json.loads(r.stdout)
-    for key in ("config", "era", "mutant", "states", "transitions", "seconds", "violations", "trace"):
+    for key in ("config", "era", "mutant", "states", "transitions", "seconds", "violations", "trace",
+                "class"):
         assert key in d
     assert d["config"] == "fork-shared" and d["violations"] and len(d["trace"]) <= 12
     ok = run("reader", "--json")

@@ -50,6 +50,8 @@ EXPECTED = {                                   # what each bug looks like, in pl
     "anon-vma-freed": "used after free",
     "v1-lost-write-bit": "extra fault",
     "v1-as-posted": "names free pfn",
+    "v1-fault-uaf": "use after free",
+    "v1-restore-present": "V1 6/6 restored a present pte",
 }
 
 
@@ -60,7 +62,7 @@ def test_bug_is_named_in_plain_words(bug):
 
 
 @pytest.mark.parametrize("bug", ["anon-vma-head", "fork-cow-broken", "v2-yield",
-                                 "v1-lost-write-bit"])
+                                 "v1-lost-write-bit", "v1-fault-uaf"])
 def test_the_fix_removes_the_bug(bug):
     """The same configuration in 2.6.18 as merged (Hugh Dickins' fixes, the R/W entries)."""
     assert explore(bugs()[bug]["config"], era="2.6.18").violations == []
@@ -71,6 +73,33 @@ def test_v1_as_designed_puts_the_entries_back():
     r = explore(bugs()["v1-as-posted"]["config"], era="rfc-v1")
     assert r.violations and all("free pfn" not in v for v in r.violations)
     assert "extra fault" in r.violations[0]
+
+
+def test_v1_fault_reference_races_the_free():
+    """V1 2/6: the fault reads the entry (do_page_fault), migration restores the pte and frees
+    the old page, then lookup_swap_cache's get_page lands on the free page."""
+    r = explore("reader", era="rfc-v1")
+    assert r.kind == "bug" and "use after free" in r.violations[0]
+    steps = [(s["thread"], s["step"]) for s in r.trace]
+    read = steps.index(("rA", "do_page_fault"))
+    assert steps[-1] == ("rA", "v1_lookup_swap_cache")
+    assert ("mig", "unmap_and_move.remove_migration_ptes") in steps[read + 1:-1]
+    assert explore("reader", era="2.6.18").violations == []
+
+
+def test_v1_as_designed_rolls_back_a_pinned_page_cleanly():
+    """The same pinned page in rfc-v1 as designed: the failed count check only unlocks."""
+    assert explore(bugs()["v1-restore-present"]["config"], era="rfc-v1").violations == []
+
+
+def test_swapcache_config_migrates_through_a_swap_pte():
+    """The page is in the swap cache when migration unmaps it: a swap pte, not an entry, and
+    the reader's fault finds the page through lookup_swap_cache (2.6.18, A8)."""
+    rep = explore.replay("swapcache", ["mig"] * 6 + ["rA"] * 2)
+    rows = rep.text().splitlines()
+    unmap = next(r for r in rows if "try_to_unmap " in r)
+    assert " swap*" in unmap and not any(" MIG" in r for r in rows if r[:1].isdigit())
+    assert rows[-3].split()[2] == "do_page_fault" and "rA(page" in rows[-3]
 
 
 def test_anon_vma_freed_needs_a_migration_without_mmap_sem():

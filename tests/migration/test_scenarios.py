@@ -917,7 +917,7 @@ def test_s9_kernel_internal_migration_without_mmap_sem_uses_a_freed_anon_vma():
         kernel-internal migration (no mmap_sem) of O, mapped only by p; entries in;
         p exits: entry zapped, vma gone, anon_vma freed;  O c=1 (iso) m=0
         move_to_new_page copies; remove_migration_ptes(O, N) takes N->mapping's anon_vma:
-        use after free (the pre-2.6.34 hazard) -> the model BUGs
+        use after free (the pre-2.6.35 hazard) -> the model BUGs
     """
     m = machine()
     p, a = anon_page(m)
@@ -1170,8 +1170,8 @@ def test_s25_same_address_same_anon_vma_the_pfn_check_protects_the_other_entry()
 def test_v1_fault_takes_a_swap_cache_style_reference_and_sleeps_in_lock_page():
     """
         rfc-v1, entry in (after the unmap walk):  p: [anon] mig:O   O (L) c=1 iso
-        reader: do_swap_page -> V1's lookup_swap_cache returns O with a reference (c=2),
-                lock_page(O) sleeps
+        reader: do_swap_page reads the entry; then (a step of its own: no pte lock)
+                V1's lookup_swap_cache returns O with a reference (c=2), lock_page(O) sleeps
         V1 6/6 checked the count before unmapping only: the migration still succeeds
         reader wakes, locks O, sees the pte changed, backs out (put_page frees O), retries:
         pte ro -> N (V1: no write bit)
@@ -1182,7 +1182,8 @@ def test_v1_fault_takes_a_swap_cache_style_reference_and_sleeps_in_lock_page():
     mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE)
     sub_until(m, mig, "move_to_new_page")
     rd = m.access_path(p, a, write=False, length=4)
-    assert [m.step(rd) for _ in range(3)] == ["do_page_fault", "do_swap_page_lock", "blocked"]
+    assert [m.step(rd) for _ in range(4)] == ["do_page_fault", "v1_lookup_swap_cache",
+                                              "do_swap_page_lock", "blocked"]
     assert m.page(old).count == 2 and m.counters["migration_entry_waits"] == 0
     m.check([mig, rd])
     m.finish(mig)
@@ -1271,3 +1272,34 @@ def test_fork_and_munmap_of_an_entry_keep_rss_as_each_era_did(era):
     drift = era != "v2-yield"
     assert (c.mm.rss_drift != [0, 0]) == drift and (p.mm.rss_drift != [0, 0]) == drift
     assert c.mm.anon_rss == (0 if drift else 1) and c.read(a, 3) == b"rss"
+
+
+@pytest.mark.parametrize("pages, waits", [(1, True), (2, False)])
+def test_an_mprotect_that_splits_a_vma_waits_for_the_rmap_walk(pages, waits):
+    """
+        A: [anon a, 2 pages] written, forked B: one anon_vma, list [A's vma, B's vma]
+        A migrates page a (MOVE_ALL): the unmap walk holds anon_vma->lock between vmas
+        B mprotects 1 page:  split_vma -> vma_adjust takes anon_vma->lock: waits (2.6.18)
+        B mprotects both:    only flags and ptes change, no rmap lock: runs at once
+    """
+    m = machine()
+    p = m.spawn(node=0, cap_sys_nice=True)
+    a = p.mmap(None, 2 * P, RW, ANON)
+    p.write(a, b"x")
+    p.write(a + P, b"y")
+    b = p.fork()
+    vmas = len(b.mm.mmap)
+    av = p.mm.mmap[0].anon_vma
+    mig = m.move_pages_path(p, [a], [1], MPOL_MF_MOVE_ALL)
+    for _ in range(50):
+        if av.lock is not None:
+            break
+        m.step(mig)
+    assert av.lock is not None and len(av.head) == 2
+    prot = m.mprotect_path(b, a, pages * P, PROT_READ)
+    assert m.step(prot) == "work"                              # mmap_sem of B: free
+    assert (m.step(prot) == "blocked") is waits
+    m.finish(mig)
+    m.finish(prot)
+    assert prot.result == 0 and len(b.mm.mmap) == vmas + (pages == 1)
+    m.check()

@@ -11,7 +11,7 @@ import pytest
 from refmodel import PAGE_SIZE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, Machine
 from refmodel.eras import ERAS, NotInThisKernel, era_upto_patch
 from refmodel.migrate import remove_migration_ptes
-from refmodel.page import TestSetPageLocked, get_page, unlock_page
+from refmodel.page import TestSetPageLocked, get_page, page_count, page_mapcount, unlock_page
 from refmodel.pgtable import pte_present, pte_write
 from refmodel.swap import page_cache_release
 from refmodel.rmap import try_to_unmap, SWAP_SUCCESS
@@ -94,8 +94,26 @@ def test_from_patch_4_remove_migration_ptes_restores_the_pte_without_its_write_b
     m.check()
 
 
-def test_from_patch_2_a_fault_on_an_entry_takes_a_reference_and_waits_for_the_lock():
-    m, p, a, page = one_page(4)
+def one_page_with(upto: int, **decisions):
+    m = Machine(era="rfc-v1", upto_patch=upto, **decisions)
+    p = m.spawn()
+    a = p.mmap(None, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    p.write(a, b"hello")
+    return m, p, a, m.k.pages[p.page(a).pfn]
+
+
+@pytest.mark.parametrize("recheck", ["again", "redo"])
+def test_from_patch_2_a_fault_on_an_entry_takes_a_reference_and_waits_for_the_lock(recheck):
+    """
+        patches 1-4 on 2.6.17-rc1: p: [anon] MIG:P   P (L) c=2 (isolation, pte gone)
+        the fault: lookup_swap_cache -> P with a reference (c=3), lock_page(P) sleeps
+        migration gives up: ptes back to P, unlock;  the fault wakes, P not in swap cache:
+          again (2.6.17-rc1): look the saved entry up again -> P again -> ... (a loop
+                 for as long as P lives: V1 needed the redo patch)
+          redo (Lameter's patch): drop P, fault again -> the restored pte
+    """
+    m, p, a, page = one_page_with(4, swapin_recheck=recheck)
+    assert era_upto_patch(4).swapin_recheck == "again"
     lock_for_migration(page)
     try_to_unmap(m.k, page, True)
     count = page._count
@@ -105,9 +123,16 @@ def test_from_patch_2_a_fault_on_an_entry_takes_a_reference_and_waits_for_the_lo
     assert page._count == count + 1                         # lookup_swap_cache's reference
     remove_migration_ptes(m.k, page, page)
     unlock_page(page)
+    if recheck == "again":
+        for _ in range(30):
+            assert m.step(fault) in ("do_swap_page_lock", "swapin_again")
+        assert not fault.finished and m.counters["swapin_again"] == 15    # one per two steps
+        assert p.pte(a).present                               # the pte was never read again
+        return
     m.finish(fault)
     assert fault.result == b"h" and page._count == count + 1   # the restored pte; the
     # fault has dropped its reference
+    assert m.counters["swapin_again"] == 0
 
 
 # -- V1 as posted (an override of rfc-v1): the gap between patch 6/6 and patch 4/6 ----------
@@ -147,3 +172,30 @@ def test_v1_as_posted_bugs_when_the_page_to_restore_is_not_mapped():
 def test_v1_as_posted_is_a_variant_of_rfc_v1_only():
     with pytest.raises(ValueError, match="variant of era 'rfc-v1' only"):
         Machine(era="2.6.18", v1_as_posted=True)
+
+
+@pytest.mark.parametrize("posted", [False, True])
+def test_v1_as_posted_remaps_a_pinned_pages_present_pte_on_every_failed_pass(posted):
+    """
+        p: [anon] rw dirty -> P   P c=2 (pte, pin) m=1
+        V1 6/6: the count check before unmapping fails on each of 11 passes;
+        as posted, remove_migration_ptes(P, P) follows, and 4/6's page_check_address matches
+        the present pte: get_page + page_add_anon_rmap + a pte from vm_page_prot, old
+        -> P c=2+11 m=1+11, pte ro clean;   as designed: nothing changes
+    """
+    m = Machine(era="rfc-v1", v1_as_posted=posted, nodes=2, pages_per_node=32)
+    p = m.spawn(cap_sys_nice=True)
+    a = p.mmap(None, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    p.write(a, b"hello")
+    pfn = m.get_user_pages(p, a)
+    assert m.migrate_pages(p, {0}, {1}) == 1 and m.last_call["migrate_passes"] == 11
+    pte, page = p.pte(a), m.k.pages[pfn]
+    assert pte.pfn == pfn
+    if posted:
+        assert (page_count(page), page_mapcount(page)) == (2 + 11, 1 + 11)
+        assert not pte.writable and not pte.dirty
+        with pytest.raises(InvariantError, match="V1 6/6 restored a present pte"):
+            m.check()
+    else:
+        assert (page_count(page), page_mapcount(page)) == (2, 1) and pte.writable and pte.dirty
+        m.check()
