@@ -17,7 +17,7 @@ from .page import (PG_uptodate, Page, PageAnon, PageLocked, PageSwapCache,
 from .mempolicy import alloc_page_vma
 from .page_alloc import ZERO_PFN
 from .pgtable import (PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, _PAGE_ACCESSED, _PAGE_DIRTY,
-                      _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, mk_pte, pte_dirty, pte_file, pte_mkclean,
+                      _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, is_swap_pte, mk_pte, pte_dirty, pte_file, pte_mkclean,
                       pte_mkdirty, pte_mkold, pte_mkyoung, pte_none, pte_pfn, pte_present,
                       pte_to_pgoff, pte_write, pte_wrprotect, pte_young)
 from .rmap import (anon_vma_prepare, linear_page_index, page_add_file_rmap,
@@ -317,7 +317,7 @@ def copy_one_pte(k, dst_mm, src_mm, vma, addr: int, rss: dict) -> None:
     pte = src_mm.pgtable[vpn]
     vm_flags = vma.vm_flags
     if not pte_present(pte):
-        if not pte_file(pte):            # pragma: no branch -- the model makes no nonlinear ptes
+        if not pte_file(pte):
             entry = pte_to_swp_entry(pte)
             swap_duplicate(k, entry)
             dst_mm.on_mmlist = True
