@@ -5,11 +5,10 @@ path(s) of the model to completion (the explorer instead interleaves them); bad 
 raise SegmentationFault and bad arguments raise OSError with the kernel's errno.
 """
 
-import errno
 from collections import Counter
 from dataclasses import replace
 
-from . import oracle, sched
+from . import errno, oracle, sched
 from .check import check_machine
 from .eras import era_upto_patch, get_era
 from .fork import dup_mmap

@@ -6,7 +6,7 @@ path: it tries the access, takes a fault when the pte does not allow it, and ret
 fault sleeps where the kernel sleeps (on a page lock, in migration_entry_wait).
 """
 
-import errno
+from . import errno
 
 from .mm import (VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping, rss_fix_3_3,
                  rss_on_migration)

@@ -10,7 +10,7 @@ nodes, mlocked vmas (vma_migratable) and -- without MPOL_MF_MOVE_ALL -- pages ma
 than once are left where they are.
 """
 
-import errno
+from . import errno
 
 from .migrate import isolate_lru_page, migrate_pages, migrate_prep, move_to_lru
 from .mm import VM_LOCKED, find_vma

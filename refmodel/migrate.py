@@ -12,9 +12,9 @@ can run in between.  Each decision where the series' eras differ is read by one 
 CONFIG_NUMA half of the file, is move_pages.py.
 """
 
-import errno
 from typing import NamedTuple
 
+from . import errno
 from .eras import NotInThisKernel
 from .mm import rss_on_migration
 from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,

@@ -8,7 +8,7 @@ Simplifications: adjacent vmas are never merged (vma_merge), so every mmap() is 
 vma; there is no stack or brk; addresses are handed out bottom-up from TASK_UNMAPPED_BASE.
 """
 
-import errno
+from . import errno
 
 from .memory import make_pages_present, unmap_vmas
 from .mm import (VM_EXEC, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE,
