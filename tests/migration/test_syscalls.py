@@ -139,6 +139,35 @@ def test_the_same_page_twice_second_entry_is_ebusy():
     m.check()
 
 
+def test_one_file_page_at_two_addresses_second_entry_reports_where_it_was():
+    """
+        file F (tmpfs, 3 pages); p maps it twice, MAP_SHARED:
+          a [ F 0..2 ]  pte -> page 2 (pfn X, node 0)      b [ F 0..2 ]  pte -> the same X
+        move_pages(p, [a+2P, b+2P], [1, 0], MOVE_ALL):
+          entry 0: X on node 0, target 1, mapcount 2 (MOVE_ALL): isolated
+          entry 1: the same X, still on node 0 == target: status 0, not isolated
+          new_page_node: X's target and status slot are entry 0's: X moves to node 1
+        status [1, 0]: 2.6.18 reports entry 1 where the page was when do_move_pages looked
+        (mm/migrate.c#L752: pp->status is set in the first loop, migrate_pages writes only
+        the first matching entry).  The stateful test once read this as a bug.
+    """
+    from refmodel import MAP_SHARED
+    m = machine()
+    f = m.create_file("F", 3)
+    p = m.spawn(cap_sys_nice=True)
+    a = p.mmap(None, 3 * P, RW, MAP_SHARED, f, 0)
+    b = p.mmap(None, 3 * P, RW, MAP_SHARED, f, 0)
+    p.write(a + 2 * P, b"two")
+    assert p.read(b + 2 * P, 3) == b"two"                 # b's pte maps it too
+    assert p.page(b + 2 * P).pfn == p.page(a + 2 * P).pfn
+    st = m.move_pages(p, [a + 2 * P, b + 2 * P], [1, 0], MPOL_MF_MOVE_ALL)
+    assert list(st) == [1, 0] and st.ret == 0
+    assert p.page(a + 2 * P).node == 1 and p.page(b + 2 * P).pfn == p.page(a + 2 * P).pfn
+    assert list(m.move_pages(p, [a + 2 * P, b + 2 * P])) == [1, 1]
+    assert p.read(b + 2 * P, 3) == b"two"
+    m.check()
+
+
 def test_query_sees_a_migration_entry_as_no_page():
     """
         while p's page is under migration its pte is an entry: follow_page finds no page,
