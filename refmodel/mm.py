@@ -138,7 +138,7 @@ class address_space:
     """
 
     __slots__ = ("id", "host", "page_tree", "i_mmap", "nrpages", "i_mmap_lock",
-                 "truncate_count", "a_ops")
+                 "truncate_count", "a_ops", "policy")
 
     def __init__(self, id: int, host: str, a_ops: str = "shmem"):
         self.id = id
@@ -149,6 +149,9 @@ class address_space:
         self.i_mmap_lock: int | None = None
         self.truncate_count = 0
         self.a_ops = a_ops            # "shmem" (tmpfs: has migratepage), "swap" (swapper_space)
+        # shmem's shared policy (shmem_inode_info->policy): ((start, end, (mode, nodes)), ...)
+        # ranges of page indexes, sorted, none overlapping (the kernel's sp_node rb-tree)
+        self.policy: tuple = ()
 
     def __repr__(self) -> str:
         return f"<address_space {self.id} {self.host}>"

@@ -15,7 +15,8 @@ from functools import lru_cache
 # The kernel layer, file for file (the modules whose functions can be replaced).
 KERNEL_MODULES = ("errno", "page", "page_alloc", "pgtable", "swapops", "mm", "kernel", "memory",
                   "rmap", "mmap", "mprotect", "fork", "swap", "swapfile", "swap_state", "vmscan",
-                  "shmem", "mempolicy", "migrate", "move_pages", "variants.migrate_2_6_17")
+                  "shmem", "mempolicy", "migrate", "move_pages", "task",
+                  "variants.migrate_2_6_17")
 
 
 @lru_cache(maxsize=None)
