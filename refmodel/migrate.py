@@ -38,8 +38,10 @@ EAGAIN, ENOMEM, EPERM, EBUSY = errno.EAGAIN, errno.ENOMEM, errno.EPERM, errno.EB
 
 def migrate_prep(k) -> int:
     """Called before pages are isolated for migration: 0, or -ENODEV.  2.6.17's required a
-    swap device, since its migration borrowed swap entries (era decision needs_swap); 2.6.18's
-    only drains the per-CPU LRU lists (lru_add_drain_all), which the model does not have."""
+    free swap page, since its migration borrowed swap entries (era decision needs_swap):
+    nr_swap_pages <= 0 holds with no swap configured and with every slot in use; do_mbind
+    then fails with -ENODEV and sets no policy, migrate_to_node ignores it.  2.6.18's only
+    drains the per-CPU LRU lists (lru_add_drain_all), which the model does not have."""
     if k.cfg.needs_swap and nr_swap_pages(k) <= 0:
         return -errno.ENODEV
     return 0

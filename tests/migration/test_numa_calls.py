@@ -298,3 +298,40 @@ def test_mbind_move_on_shared_anonymous_memory_moves_to_the_files_policy():
     assert p.get_mempolicy(s, MPOL_F_ADDR) == (MPOL_DEFAULT, set())
     assert p.read(s, 1) == b"a"
     m.check()
+
+
+# -- 2.6.17: migrate_prep without free swap (K/M2) --------------------------------------------
+
+def test_2_6_17_mbind_move_without_swap_is_enodev_and_sets_no_policy():
+    """
+        2.6.17, no swap: P [ rw anon ] written on node 0
+        mbind(BIND {1}, MOVE): check_range's migrate_prep fails first -> ENODEV, and
+        do_mbind never reaches mbind_range: the vma keeps the default policy
+        migrate_pages(2) ignores the same failure: returns 0, nothing moved
+        mbind without MOVE still sets the policy
+    """
+    m = machine("2.6.17")
+    p, a = anon_page(m, cap=False)
+    _raises(errno.ENODEV, p.mbind, a, P, MPOL_BIND, {1}, MPOL_MF_MOVE)
+    assert p.get_mempolicy(a, MPOL_F_ADDR) == (MPOL_DEFAULT, set())
+    assert p.migrate_pages(0, {0}, {1}) == 0 and p.page(a).node == 0
+    assert p.mbind(a, P, MPOL_BIND, {1}) == 0
+    assert p.get_mempolicy(a, MPOL_F_ADDR) == (MPOL_BIND, {1})
+    m.check()
+
+
+def test_2_6_17_full_swap_counts_as_no_swap():
+    """
+        2.6.17, a swap area of one usable slot (slot 0 is the header), taken by a page
+        pushed out (reclaim): nr_swap_pages is 0, so migrate_prep says -ENODEV although
+        swap is configured; mbind(MOVE) -> ENODEV, migrate_pages(2) -> 0, nothing moved
+    """
+    m = machine("2.6.17", swap_pages=2)
+    p, out = anon_page(m, b"out", cap=False)
+    _, a = anon_page(m, b"stay", proc=p)
+    assert m.reclaim(p, out) and p.pte(out).is_swap
+    _raises(errno.ENODEV, p.mbind, a, P, MPOL_BIND, {1}, MPOL_MF_MOVE)
+    assert p.migrate_pages(0, {0}, {1}) == 0 and p.page(a).node == 0
+    assert p.read(out, 3) == b"out"        # swap-in; vm_swap_full: the slot is given back
+    assert p.migrate_pages(0, {0}, {1}) == 0 and p.page(a).node == 1
+    m.check()
