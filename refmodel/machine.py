@@ -16,7 +16,7 @@ from .kernel import Kernel, TraceEvent
 from .memory import user_access
 from .migrate import isolate_lru_page, migrate_pages
 from .mm import mm_struct
-from .mmap import do_mmap_pgoff, do_munmap, exit_mmap, mm_write_op, sys_mlock
+from .mmap import do_mmap_pgoff, do_munmap, exit_mmap, mm_write_op, setup_arg_pages, sys_mlock
 from .mprotect import mprotect_op
 from .numa_calls import MachineNumaCalls, MoveResult, ProcessNumaCalls  # noqa: F401 (MoveResult: API)
 from .page import Page, get_page
@@ -222,7 +222,8 @@ class Machine(MachineNumaCalls):
     def spawn(self, node: int = 0, cap_sys_nice: bool | None = None, uid: int = 1000,
               euid: int | None = None, suid: int | None = None,
               cap_setuid: bool | None = None) -> Process:
-        """A new process with an empty address space whose allocations prefer node.
+        """A new process whose allocations prefer node, with one vma: its stack, 32 pages
+        below STACK_TOP (= TASK_SIZE), untouched, as exec leaves it (setup_arg_pages).
 
         Credentials: uid (default 1000, an ordinary user), euid and suid (default: uid).
         Capabilities CAP_SYS_NICE and CAP_SETUID: as given, else those of its euid (all for
@@ -234,7 +235,8 @@ class Machine(MachineNumaCalls):
         caps = {cap for cap, on in ((CAP_SYS_NICE, cap_sys_nice), (CAP_SETUID, cap_setuid))
                 if (euid == 0 if on is None else on)}
         pid = self._new_pid()
-        self.k.mms[pid] = mm_struct(pid, pid)
+        self.k.mms[pid] = mm = mm_struct(pid, pid)
+        setup_arg_pages(self.k, mm)                   # its stack, at the top (fs/exec.c)
         self.k.node_of_pid[pid] = node
         self.k.tasks[pid] = task = task_struct(pid, uid, euid, suid, caps)
         p = Process(self, pid, node, task)

@@ -12,6 +12,8 @@ import pytest
 
 from refmodel import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
 
+from refmodel.mmap import MAX_ARG_PAGES, STACK_TOP
+
 from migtools import (ANON, EACCES, EAGAIN, EFAULT, ENOENT, P, RW, anon_page, machine,
                       sub_until)
 
@@ -20,8 +22,8 @@ EBUSY = 16
 
 def _layout(m, cap=False):
     """
-        lo          hole       hi         hi+P       hi+2P       hi+3P        top
-        [ 1 page ]  (2 pages)  [ rw anon, 4 pages ....................... ]  (nothing)
+        lo          hole       hi         hi+P       hi+2P       hi+3P      ...  [ stack ] top
+        [ 1 page ]  (2 pages)  [ rw anon, 4 pages ....................... ]     [ 32 p  ] (nothing)
                                pte rw D   pte ro     pte ro      (none)
                                pfn M      ZERO       pfn S c=2 m=2
                                (p only)              (shared with child c)
@@ -34,7 +36,7 @@ def _layout(m, cap=False):
     p.write(hi + 2 * P, b"shared")
     c = p.fork()
     p.write(hi, b"mine")                               # after the fork: p's alone
-    addrs = dict(top=hi + 16 * P, untouched=hi + 3 * P, zero=hi + P, hole=lo + P,
+    addrs = dict(top=STACK_TOP, untouched=hi + 3 * P, zero=hi + P, hole=lo + P,
                  shared=hi + 2 * P, mine=hi)
     return p, c, addrs
 
@@ -42,7 +44,7 @@ def _layout(m, cap=False):
 def test_status_codes_of_one_call():
     """
         move_pages(p, [top, untouched, zero, hole, shared, mine], all -> node 1, MOVE):
-          top        no vma at or above it            -EFAULT
+          top        STACK_TOP: no vma at or above it -EFAULT
           untouched  vma, no pte                      -ENOENT
           zero       ZERO_PAGE (PageReserved)         -ENOENT
           hole       below hi: find_vma gives hi's vma, no vm_start check, no pte: -ENOENT
@@ -63,6 +65,25 @@ def test_status_codes_of_one_call():
     assert (shared.count, shared.mapcount) == (2, 2) and p.page(ad["shared"]).lru
     assert list(m.move_pages(p, addrs)) == [-EFAULT, -ENOENT, -ENOENT, -ENOENT, 0, 1]
     assert p.read(ad["mine"], 4) == b"mine" and c.read(ad["shared"], 6) == b"shared"
+    m.check()
+
+
+def test_above_the_last_mapping_is_below_the_stack():
+    """
+        hi [ rw anon, 4 pages ]   ...hole...   [ stack: 32 pages, untouched ]   STACK_TOP
+        hi + 16P: find_vma finds the stack vma (no vm_start check), no pte  -> -ENOENT
+        the stack's own pages: vma, no pte                                   -> -ENOENT
+        STACK_TOP and above (TASK_SIZE): no vma at or above                  -> -EFAULT
+        (a process without a stack vma would say -EFAULT for all three: K/M8)
+    """
+    m = machine()
+    p, c, ad = _layout(m)
+    stack = STACK_TOP - MAX_ARG_PAGES * P
+    assert p.vmas()[-1][:2] == (stack, STACK_TOP)
+    st = m.move_pages(p, [ad["mine"] + 16 * P, stack + P, STACK_TOP, STACK_TOP + 4 * P])
+    assert list(st) == [-ENOENT, -ENOENT, -EFAULT, -EFAULT]
+    st = m.move_pages(p, [ad["mine"], ad["mine"] + 16 * P, STACK_TOP], [1, 1, 1], MPOL_MF_MOVE)
+    assert list(st) == [1, -ENOENT, -EFAULT]
     m.check()
 
 
