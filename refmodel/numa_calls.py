@@ -17,8 +17,8 @@ from .mempolicy import (MPOL_DEFAULT, MPOL_MAX, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, 
 from .move_pages import MAX_NUMNODES, do_move_pages, do_pages_stat
 from .pgtable import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, pte_pfn, pte_present
 from .swapfile import nr_swap_pages
-from .task import (CAP_SETUID, CAP_SYS_NICE, capable, find_task_by_pid, may_move_memory,
-                   sys_setresuid, sys_setuid)
+from .task import (CAP_SYS_NICE, capable, find_task_by_pid, may_move_memory, sys_setresuid,
+                   sys_setuid)
 from .variants.migrate_2_6_17 import check_era
 
 
@@ -224,7 +224,8 @@ class MachineNumaCalls:
 
 class ProcessNumaCalls:
     """A process's own system calls, shaped like the C ones: a pid argument where the
-    kernel has one (0: this process), the calling process's credentials."""
+    kernel has one (0: this process), the calling process's credentials.  Properties:
+    uid, euid, suid; cap_sys_nice (settable); capabilities (the effective set)."""
 
     def _by_pid(self, pid: int, what: str):
         if pid == 0:
@@ -319,6 +320,3 @@ class ProcessNumaCalls:
     def capabilities(self) -> set:
         """The effective capabilities, by CAP_ number (CAP_SETUID 7, CAP_SYS_NICE 23)."""
         return set(self._task.cap_effective)
-
-
-__all__ = ["MachineNumaCalls", "ProcessNumaCalls", "MoveResult", "CAP_SETUID", "CAP_SYS_NICE"]
