@@ -8,8 +8,7 @@ i_mmap); its pages are then installed at once.  A nonlinear vma is never made li
 Reclaim and migration reach its ptes only by try_to_unmap_cluster's scan (rmap.py).
 """
 
-import errno
-
+from . import errno
 from .mm import VM_NONLINEAR, VM_SHARED, find_vma
 from .page import Page
 from .pgtable import (PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, mk_pte, pgoff_to_pte, pte_dirty,
@@ -68,7 +67,7 @@ def shmem_populate(k, vma, addr: int, length: int, prot: int, pgoff: int) -> int
         return -errno.EINVAL
     mm = vma.vm_mm
     while length > 0:
-        page = shmem_getpage(k, file, pgoff, k.mm_node(mm))
+        page = shmem_getpage(k, file, pgoff, k.mm_node(mm), k.tasks.get(mm.owner))
         mark_page_accessed(page)
         err = install_page(k, mm, vma, addr, page, prot)
         if err:

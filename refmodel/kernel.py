@@ -40,6 +40,7 @@ class Kernel:
         # the old page has lost its ->mapping, and rss bookkeeping needs to know what it was.
         self.migrating: dict = {}
         self.node_of_pid: dict = {}                 # pid -> preferred node (local node)
+        self.tasks: dict = {}                       # pid -> task_struct (live tasks only)
         self.next_id = 1                            # ids for vmas, anon_vmas, mms, files
         self.counters = Counter()                   # vmstat-style event counts
         self.trace: list = []                       # (name, mm, addr, detail), oldest first

@@ -5,35 +5,31 @@ path(s) of the model to completion (the explorer instead interleaves them); bad 
 raise SegmentationFault and bad arguments raise OSError with the kernel's errno.
 """
 
-import errno
 from collections import Counter
 from dataclasses import replace
 
-from . import oracle, sched
+from . import errno, oracle, sched
 from .check import check_machine
 from .eras import era_upto_patch, get_era
 from .fork import dup_mmap
 from .fremap import sys_remap_file_pages
 from .kernel import Kernel, TraceEvent
 from .memory import user_access
-from .mempolicy import (MPOL_DEFAULT, MPOL_MAX, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT,
-                        do_mbind, do_migrate_pages, migration_through_swapcache,
-                        mpol_check_policy)
 from .migrate import isolate_lru_page, migrate_pages
 from .mm import mm_struct
-from .move_pages import MAX_NUMNODES, do_move_pages, do_pages_stat
-from .mmap import do_mmap_pgoff, do_munmap, exit_mmap, mm_write_op, sys_mlock
+from .mmap import do_mmap_pgoff, do_munmap, exit_mmap, mm_write_op, setup_arg_pages, sys_mlock
 from .mprotect import mprotect_op
+from .numa_calls import MachineNumaCalls, MoveResult, ProcessNumaCalls  # noqa: F401 (MoveResult: API)
 from .page import Page, get_page
 from .page_alloc import node_of_pfn
-from .pgtable import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, pte_pfn, pte_present
+from .pgtable import PAGE_SHIFT, PAGE_SIZE, pte_pfn, pte_present
 from .render.state import machine_picture, process_picture
 from .sched import BLOCKED
 from .shmem import shmem_file_setup
 from .snapshot import snapshot
 from .swap import page_cache_release
 from .swapfile import sys_swapon
-from .variants.migrate_2_6_17 import check_era
+from .task import CAP_SETUID, CAP_SYS_NICE, dup_task_struct, task_struct
 from .views import PageView, PteView, peek
 from .vmscan import reclaim_page
 
@@ -46,17 +42,13 @@ class SegmentationFault(Exception):
         self.addr = addr
 
 
-class MoveResult(list):
-    """move_pages(2)'s status array; .ret is the system call's return value."""
-    ret = 0
+class Process(ProcessNumaCalls):
+    """A process: one mm and one thread, making system calls and touching memory.  Its
+    credentials and policy are its task's (uid, euid, suid, cap_sys_nice: numa_calls.py)."""
 
-
-class Process:
-    """A process: one mm and one thread, making system calls and touching memory."""
-
-    def __init__(self, machine, pid: int, node: int, cap_sys_nice: bool):
+    def __init__(self, machine, pid: int, node: int, task):
         self.machine, self.pid, self.node = machine, pid, node
-        self.cap_sys_nice = cap_sys_nice
+        self._task = task                  # kept after exit: a dead caller's credentials
         self.alive = True
 
     @property
@@ -128,7 +120,7 @@ class Process:
         m.k.node_of_pid[pid] = self.node
         sched.run(m.k, dup_mmap(self.pid, self.pid, pid))
         oracle.copy(m.contents, self.pid, pid)
-        child = Process(m, pid, self.node, self.cap_sys_nice)
+        child = Process(m, pid, self.node, dup_task_struct(m.k, self._task, pid))
         m.processes[pid] = child
         return child
 
@@ -137,6 +129,7 @@ class Process:
         self._check_alive()
         self._syscall(exit_mmap)
         del self.machine.k.mms[self.pid]
+        self.machine.k.tasks.pop(self.pid, None)
         self.machine._forget(self, 0, 1 << 64)
         self.alive = False
 
@@ -192,8 +185,9 @@ class Process:
         return self.picture()._repr_html_()
 
 
-class Machine:
-    """A NUMA machine running one kernel era of the model."""
+class Machine(MachineNumaCalls):
+    """A NUMA machine running one kernel era of the model (its NUMA and migration system
+    calls, move_pages to get_mempolicy, are in numa_calls.py)."""
 
     def __init__(self, era: str = "2.6.18", nodes: int = 2, pages_per_node: int = 4096,
                  swap_pages: int = 0, shadow: bool = True, upto_patch: int | None = None,
@@ -231,14 +225,27 @@ class Machine:
         self._next_pid += 1
         return self._next_pid - 1
 
-    def spawn(self, node: int = 0, cap_sys_nice: bool = False) -> Process:
-        """A new process with an empty address space whose allocations prefer node."""
+    def spawn(self, node: int = 0, cap_sys_nice: bool | None = None, uid: int = 1000,
+              euid: int | None = None, suid: int | None = None,
+              cap_setuid: bool | None = None) -> Process:
+        """A new process whose allocations prefer node, with one vma: its stack, 32 pages
+        below STACK_TOP (= TASK_SIZE), untouched, as exec leaves it (setup_arg_pages).
+
+        Credentials: uid (default 1000, an ordinary user), euid and suid (default: uid).
+        Capabilities CAP_SYS_NICE and CAP_SETUID: as given, else those of its euid (all for
+        root, none for anyone else), as a process exec'd by that user has them."""
         if not 0 <= node < len(self.k.nodes):
             raise ValueError(f"no node {node}")
+        euid = uid if euid is None else euid
+        suid = uid if suid is None else suid
+        caps = {cap for cap, on in ((CAP_SYS_NICE, cap_sys_nice), (CAP_SETUID, cap_setuid))
+                if (euid == 0 if on is None else on)}
         pid = self._new_pid()
-        self.k.mms[pid] = mm_struct(pid, pid)
+        self.k.mms[pid] = mm = mm_struct(pid, pid)
+        setup_arg_pages(self.k, mm)                   # its stack, at the top (fs/exec.c)
         self.k.node_of_pid[pid] = node
-        p = Process(self, pid, node, cap_sys_nice)
+        self.k.tasks[pid] = task = task_struct(pid, uid, euid, suid, caps)
+        p = Process(self, pid, node, task)
         self.processes[pid] = p
         return p
 
@@ -266,76 +273,10 @@ class Machine:
             return False
         return reclaim_page(self.k, self.k.pages[pte_pfn(pte)])
 
-    # -- migration system calls ----------------------------------------------------------
-    def _caller(self, proc):
-        proc._check_alive()
-        return proc
-
-    def move_pages(self, proc, addrs, nodes=None, flags: int = 0) -> "MoveResult":
-        """move_pages(2) on proc's own address space, as 2.6.18's sys_move_pages.
-
-        Returns the per-page status list (a node, or -errno), with .ret holding the system
-        call's return value (pages not migrated).  Raises OSError where the call itself
-        fails -- including ENOENT when no page could be isolated (2.6.18 then reports no
-        status at all).
-        """
-        self._caller(proc)
-        addrs = [int(a) for a in addrs]
-        if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
-            raise OSError(errno.EINVAL, "move_pages: unknown flags")
-        if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
-            raise OSError(errno.EPERM, "move_pages: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
-        before = self.k.counters.copy()
-        if nodes is None:
-            out = MoveResult(sched.run(self.k, do_pages_stat(proc.pid, proc.pid, addrs)).result)
-            out.ret = 0
-            self.last_call = self.k.counters - before
-            return out
-        self._check_migration_possible()
-        nodes = [int(n) for n in nodes]
-        if len(nodes) != len(addrs):
-            raise ValueError("move_pages: nodes and addrs must have the same length")
-        for n in nodes:
-            if not 0 <= n < len(self.k.nodes):
-                raise OSError(errno.ENODEV, f"move_pages: node {n} is not online")
-        path = sched.run(self.k, do_move_pages(proc.pid, proc.pid,
-                                               [(a, n, 0) for a, n in zip(addrs, nodes)],
-                                               bool(flags & MPOL_MF_MOVE_ALL)))
-        self.last_call = self.k.counters - before
-        if path.result < 0:
-            raise OSError(-path.result, f"move_pages: {errno.errorcode[-path.result]}")
-        out = MoveResult(err for _, _, err, _ in path.pm)
-        out.ret = path.result
-        return out
-
-    def migrate_pages(self, proc, old_nodes, new_nodes) -> int:
-        """migrate_pages(2) of proc by itself: returns the number of pages not migrated.
-
-        As in 2.6.18, a caller with CAP_SYS_NICE moves shared pages too (MPOL_MF_MOVE_ALL).
-        """
-        self._caller(proc)
-        old, new = set(int(n) for n in old_nodes), set(int(n) for n in new_nodes)
-        for n in old | new:
-            if not 0 <= n < MAX_NUMNODES:
-                raise OSError(errno.EINVAL, f"migrate_pages: node {n} out of range")
-        online = set(range(len(self.k.nodes)))
-        if not new <= online:
-            if not proc.cap_sys_nice:
-                raise OSError(errno.EPERM, "migrate_pages: target nodes not allowed")
-            raise OSError(errno.EINVAL, "migrate_pages: the model cannot allocate on an "
-                          "offline node (2.6.18 would not check this for CAP_SYS_NICE)")
-        before = self.k.counters.copy()
-        flags = MPOL_MF_MOVE_ALL if proc.cap_sys_nice else MPOL_MF_MOVE
-        path = sched.run(self.k, do_migrate_pages(proc.pid, proc.pid, old, new, flags))
-        self.last_call = self.k.counters - before
-        if path.result < 0:
-            raise OSError(-path.result, f"migrate_pages: {errno.errorcode[-path.result]}")
-        return path.result
-
     def get_user_pages(self, proc, addr: int, write: bool = False) -> int:
         """Pin the page at addr as a driver doing I/O would (faulting it in first); returns
         its pfn.  The extra reference makes migration's count check fail until unpinned."""
-        self._caller(proc)
+        proc._check_alive()
         if write:
             proc.write(addr, proc.read(addr, 1))
         else:
@@ -352,42 +293,6 @@ class Machine:
             raise ValueError(f"pfn {pfn} is not pinned")
         self.pins[pfn] -= 1
         page_cache_release(self.k, self.k.pages[pfn])
-
-    def mbind(self, proc, addr: int, length: int, mode: int, nodes=(), flags: int = 0) -> int:
-        """mbind(2) of 2.6.18: set the range's NUMA policy (MPOL_DEFAULT/PREFERRED/BIND/
-        INTERLEAVE); with MPOL_MF_MOVE(_ALL) move the pages that are now misplaced."""
-        self._caller(proc)
-        nodes = set(int(n) for n in nodes)
-        if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) or not 0 <= mode <= MPOL_MAX:
-            raise OSError(errno.EINVAL, "mbind: bad mode or flags")
-        if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
-            raise OSError(errno.EPERM, "mbind: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
-        if addr & ~PAGE_MASK:
-            raise OSError(errno.EINVAL, "mbind: unaligned start")
-        if mode == MPOL_DEFAULT:
-            flags &= ~MPOL_MF_STRICT
-        end = addr + ((length + PAGE_SIZE - 1) & PAGE_MASK)
-        if end == addr:
-            return 0
-        if mpol_check_policy(mode, nodes, range(len(self.k.nodes))):
-            raise OSError(errno.EINVAL, "mbind: bad node set for this mode")
-        self._check_era_migrates(flags)
-        before = self.k.counters.copy()
-        path = sched.run(self.k, do_mbind(proc.pid, proc.pid, addr, end, mode, nodes, flags))
-        self.last_call = self.k.counters - before
-        if path.result:
-            raise OSError(-path.result, f"mbind: {errno.errorcode[-path.result]}")
-        return 0
-
-    def _check_era_migrates(self, flags):
-        if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) and migration_through_swapcache(self.k):
-            raise NotImplementedError("mbind with MPOL_MF_MOVE in the 2.6.17 era is not modelled; "
-                                      "use migrate_pages(2)")
-
-    def _check_migration_possible(self):
-        """move_pages(2) is 2.6.18's: the 2.6.17 era has no such system call (ENOSYS)."""
-        if migration_through_swapcache(self.k):
-            check_era(self)
 
     def page(self, pfn: int):
         """A view of the struct page at pfn (count 0 if the page is free)."""
@@ -432,21 +337,6 @@ class Machine:
         return user_access(self._new_tid(), proc.pid, addr, write, data if write else b"",
                            0 if write else length, proc.node)
 
-    def move_pages_path(self, proc, addrs, nodes, flags: int = 0):
-        """sys_move_pages with nodes, as a path (argument checks are the caller's)."""
-        if flags & MPOL_MF_MOVE_ALL and not proc.cap_sys_nice:
-            raise OSError(errno.EPERM, "move_pages: MPOL_MF_MOVE_ALL needs CAP_SYS_NICE")
-        return do_move_pages(self._new_tid(), proc.pid,
-                             [(int(a), int(n), 0) for a, n in zip(addrs, nodes)],
-                             bool(flags & MPOL_MF_MOVE_ALL))
-
-    def migrate_pages_path(self, proc, old_nodes, new_nodes):
-        """migrate_pages(2) of proc by itself, as a path (argument checks are the caller's;
-        MPOL_MF_MOVE_ALL for a caller with CAP_SYS_NICE, as in 2.6.18)."""
-        flags = MPOL_MF_MOVE_ALL if proc.cap_sys_nice else MPOL_MF_MOVE
-        return do_migrate_pages(self._new_tid(), proc.pid, set(int(n) for n in old_nodes),
-                                set(int(n) for n in new_nodes), flags)
-
     def kernel_migrate_path(self, pfns, node: int):
         """A migration the kernel starts itself (memory hot-remove, say): no system call and
         no mmap_sem, so fork, munmap and mprotect can run while its entries are in place.
@@ -461,7 +351,7 @@ class Machine:
         """(path, child): fork as a path; the child Process exists once the path is done."""
         pid = self._new_pid()
         self.k.node_of_pid[pid] = proc.node
-        child = Process(self, pid, proc.node, proc.cap_sys_nice)
+        child = Process(self, pid, proc.node, dup_task_struct(self.k, proc._task, pid))
         self.processes[pid] = child
         return dup_mmap(self._new_tid(), proc.pid, pid), child
 
@@ -480,6 +370,7 @@ class Machine:
         def gone():
             proc.alive = False
             del self.k.mms[proc.pid]
+            self.k.tasks.pop(proc.pid, None)
         self._on_finish[path.tid] = gone
         return path
 

@@ -7,7 +7,7 @@ fault sleeps where the kernel sleeps (on a page lock, in migration_entry_wait). 
 do_swap_page half (swap and migration entries) is in swapin.py, a base class of user_access.
 """
 
-import errno
+from . import errno
 
 from .fremap import shmem_populate
 from .mm import (VM_EXEC, VM_NONLINEAR, VM_READ, VM_SHARED, VM_WRITE, find_vma, is_cow_mapping,

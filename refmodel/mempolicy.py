@@ -1,16 +1,19 @@
 """NUMA memory policies: where pages are allocated (alloc_page_vma), mbind(2) with
 MPOL_MF_MOVE, and migrate_pages(2), which moves a process's pages between sets of nodes.
 
-Models alloc_page_vma, do_mbind, sys_migrate_pages, do_migrate_pages, migrate_to_node and
-check_range of mm/mempolicy.c in Linux 2.6.18:
+Models alloc_page_vma, get_vma_policy, do_set_mempolicy, do_get_mempolicy, do_mbind,
+do_migrate_pages, migrate_to_node, check_range and the shared policy store (sp_node ranges)
+of mm/mempolicy.c in Linux 2.6.18:
 https://elixir.bootlin.com/linux/v2.6.18/source/mm/mempolicy.c
-Policies live on vmas only (no per-task policy, no shared shmem policy).
+A policy is (mode, nodes) or None (default_policy).  It lives on a vma (mbind), on a task
+(set_mempolicy), or -- for tmpfs and shared anonymous memory -- on the file, by page index
+(shmem_set_policy), so that every mapping of the file allocates by it.
 Pages are chosen by walking present ptes (check_pte_range): the ZERO_PAGE, pages on other
 nodes, mlocked vmas (vma_migratable) and -- without MPOL_MF_MOVE_ALL -- pages mapped more
 than once are left where they are.
 """
 
-import errno
+from . import errno
 
 from .migrate import isolate_lru_page, migrate_pages, migrate_prep, move_to_lru
 from .mm import VM_LOCKED, find_vma
@@ -29,15 +32,42 @@ MPOL_MF_INVERT = 1 << 3 + 24                     # internal flags in 2.6.18 star
 MPOL_MF_DISCONTIG_OK = 1 << 2 + 24
 
 
-def alloc_page_vma(k, vma, addr: int, local_node: int):
-    """Allocate a page for addr in vma as its policy says (default: the local node)."""
-    pol = vma.vm_policy
+# vm_ops->set_policy and ->get_policy, by the file's a_ops: shmem.py enters "shmem" (its
+# shmem_vm_ops).  A table, as the kernel's function pointers are, because shmem.c calls
+# alloc_page_vma here and this file calls back into shmem.c.
+vm_policy_ops: dict = {}
+
+
+def vma_policy_ops(vma):
+    """(set_policy, get_policy) of vma's vm_ops, or None (anonymous or disk-file vmas)."""
+    return vm_policy_ops.get(vma.vm_file.f_mapping.a_ops) if vma.vm_file is not None else None
+
+
+def get_vma_policy(task, vma, addr: int):
+    """The policy that applies at addr: vm_ops->get_policy's (shmem: the file's, even if
+    none), else the vma's unless default, else the task's; None is default_policy."""
+    pol = task.mempolicy if task is not None else None
+    if vma is not None:
+        ops = vma_policy_ops(vma)
+        if ops is not None:
+            pol = ops[1](vma, addr)
+        elif vma.vm_policy is not None and vma.vm_policy[0] != MPOL_DEFAULT:
+            pol = vma.vm_policy
+    return pol
+
+
+def alloc_page_vma(k, vma, addr: int, local_node: int, task=None):
+    """Allocate a page for addr in vma as get_vma_policy says (default: the local node).
+    current is vma's mm's task, or task for a pseudo-vma (shmem_alloc_page's)."""
+    if task is None and vma.vm_mm is not None:
+        task = k.tasks.get(vma.vm_mm.owner)
+    pol = get_vma_policy(task, vma, addr)
     if pol is None or pol[0] == MPOL_DEFAULT:
         return alloc_pages_node(k, local_node)
     mode, nodes = pol
     if mode == MPOL_PREFERRED:
         return alloc_pages_node(k, nodes[0] if nodes else local_node)
-    if mode == MPOL_INTERLEAVE:
+    if mode == MPOL_INTERLEAVE:                    # interleave_nid -> offset_il_node
         off = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
         return alloc_pages_node(k, nodes[off % len(nodes)])
     for nid in nodes:                              # MPOL_BIND: a zonelist of those nodes only
@@ -46,6 +76,128 @@ def alloc_page_vma(k, vma, addr: int, local_node: int):
         except OutOfMemory:
             continue
     raise OutOfMemory(f"MPOL_BIND nodes {nodes} are full")
+
+
+def interleave_nodes(task) -> int:
+    """Dynamic interleaving by the task: its il_next, which moves on to the next node."""
+    nodes = task.mempolicy[1]
+    nid = task.il_next
+    later = [n for n in nodes if n > nid]
+    task.il_next = later[0] if later else nodes[0]
+    return nid
+
+
+def alloc_pages_current(k, task, local_node: int):
+    """A page by the task's own policy (page-cache pages of disk files: page_cache_alloc)."""
+    pol = task.mempolicy if task is not None else None
+    if pol is not None and pol[0] == MPOL_INTERLEAVE:
+        return alloc_pages_node(k, interleave_nodes(task))
+    if pol is not None and pol[0] == MPOL_PREFERRED and pol[1]:
+        return alloc_pages_node(k, pol[1][0])
+    if pol is not None and pol[0] == MPOL_BIND:
+        for nid in pol[1]:
+            try:
+                return alloc_pages_node(k, nid, fallback=False)
+            except OutOfMemory:
+                continue
+        raise OutOfMemory(f"MPOL_BIND nodes {pol[1]} are full")
+    return alloc_pages_node(k, local_node)
+
+
+# -- The shared policy of a file (shmem_inode_info->policy) ----------------------------
+
+def mpol_shared_policy_lookup(mapping, idx: int):
+    """The policy of the range holding page index idx, or None."""
+    for start, end, pol in mapping.policy:
+        if start <= idx < end:
+            return pol
+    return None
+
+
+def mpol_set_shared_policy(mapping, vma, pol) -> int:
+    """Give the vma's page range of the file policy pol (None: remove it), cutting the
+    ranges it overlaps (shared_policy_replace).  Returns 0."""
+    start, end = vma.vm_pgoff, vma.vm_pgoff + ((vma.vm_end - vma.vm_start) >> PAGE_SHIFT)
+    out = []
+    for s, e, p in mapping.policy:
+        if s < start:
+            out.append((s, min(e, start), p))
+        if e > end:
+            out.append((max(s, end), e, p))
+    if pol is not None:
+        out.append((start, end, pol))
+    mapping.policy = tuple(sorted(out))
+    return 0
+
+
+def policy_vma(vma, policy) -> int:
+    """Apply policy to one vma: vm_ops->set_policy first (shmem: the file's), then, if that
+    worked, vma->vm_policy (the vma keeps its own reference too).  0 or -errno."""
+    ops = vma_policy_ops(vma)
+    err = ops[0](vma, policy) if ops is not None else 0
+    if not err:
+        vma.vm_policy = policy
+    return err
+
+
+# -- set_mempolicy(2) and get_mempolicy(2) -------------------------------------------------
+
+MPOL_F_NODE, MPOL_F_ADDR = 1 << 0, 1 << 1
+
+
+def do_set_mempolicy(task, mode: int, nodes, online) -> int:
+    """The task's own policy: 0, or -EINVAL (contextualize_policy, mpol_check_policy); an
+    interleave policy starts at its first node (il_next)."""
+    nodes = tuple(sorted(nodes))
+    if mpol_check_policy(mode, nodes, online):
+        return -errno.EINVAL
+    task.mempolicy = None if mode == MPOL_DEFAULT else (mode, nodes)
+    if mode == MPOL_INTERLEAVE:
+        task.il_next = nodes[0]
+    return 0
+
+
+def get_zonemask(pol, online) -> tuple:
+    """The nodes get_mempolicy reports for pol: none for default, BIND's and INTERLEAVE's
+    nodes, PREFERRED's node (all online nodes when it means "local")."""
+    if pol is None or pol[0] == MPOL_DEFAULT:
+        return ()
+    mode, nodes = pol
+    if mode == MPOL_PREFERRED:
+        return tuple(nodes[:1]) if nodes else tuple(online)
+    return tuple(nodes)
+
+
+def do_get_mempolicy(task, mm, addr: int, flags: int, online, lookup_node):
+    """get_mempolicy(2) for current (task, mm): (0, mode or node, nodes) or (-errno, None, ()).
+
+    MPOL_F_ADDR: the policy at addr (vm_ops->get_policy or the vma's own, never the task's);
+    MPOL_F_NODE with it: the node of the page at addr, faulted in by a read
+    (lookup_node(addr): a node or -EFAULT; get_user_pages is the caller's, since memory.py
+    imports this file); MPOL_F_NODE alone: the task's next interleave node."""
+    if flags & ~(MPOL_F_NODE | MPOL_F_ADDR):
+        return -errno.EINVAL, None, ()
+    pol, vma = task.mempolicy, None
+    if flags & MPOL_F_ADDR:
+        vma = find_vma(mm, addr)                   # find_vma_intersection(mm, addr, addr+1)
+        if vma is None or vma.vm_start > addr:
+            return -errno.EFAULT, None, ()
+        ops = vma_policy_ops(vma)
+        pol = ops[1](vma, addr) if ops is not None else vma.vm_policy
+    elif addr:
+        return -errno.EINVAL, None, ()
+    if flags & MPOL_F_NODE:
+        if flags & MPOL_F_ADDR:
+            value = lookup_node(addr)
+            if value < 0:
+                return value, None, ()
+        elif pol is not None and pol is task.mempolicy and pol[0] == MPOL_INTERLEAVE:
+            value = task.il_next
+        else:
+            return -errno.EINVAL, None, ()
+    else:
+        value = MPOL_DEFAULT if pol is None else pol[0]
+    return 0, value, get_zonemask(pol, online)
 
 
 def migration_through_swapcache(k) -> bool:
@@ -218,7 +370,7 @@ def mbind_range(k, mm, start: int, end: int, policy) -> None:
             split_vma(k, mm, vma, addr, new_below=True)
         if vma.vm_end > end:
             split_vma(k, mm, vma, end, new_below=False)
-        vma.vm_policy = policy
+        policy_vma(vma, policy)                    # shmem's set_policy cannot fail here
         addr = vma.vm_end
 
 

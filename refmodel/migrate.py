@@ -12,9 +12,9 @@ can run in between.  Each decision where the series' eras differ is read by one 
 CONFIG_NUMA half of the file, is move_pages.py.
 """
 
-import errno
 from typing import NamedTuple
 
+from . import errno
 from .eras import NotInThisKernel
 from .mm import rss_on_migration
 from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
@@ -40,8 +40,10 @@ EAGAIN, ENOMEM, EPERM, EBUSY, ENODEV = errno.EAGAIN, errno.ENOMEM, errno.EPERM, 
 
 def migrate_prep(k) -> int:
     """Called before pages are isolated for migration: 0, or -ENODEV.  2.6.17's required a
-    swap device, since its migration borrowed swap entries (era decision needs_swap); 2.6.18's
-    only drains the per-CPU LRU lists (lru_add_drain_all), which the model does not have."""
+    free swap page, since its migration borrowed swap entries (era decision needs_swap):
+    nr_swap_pages <= 0 holds with no swap configured and with every slot in use; do_mbind
+    then fails with -ENODEV and sets no policy, migrate_to_node ignores it.  2.6.18's only
+    drains the per-CPU LRU lists (lru_add_drain_all), which the model does not have."""
     if k.cfg.needs_swap and nr_swap_pages(k) <= 0:
         return -ENODEV
     return 0

@@ -18,7 +18,9 @@ VM_MAYREAD = 0x00000010
 VM_MAYWRITE = 0x00000020
 VM_MAYEXEC = 0x00000040
 VM_MAYSHARE = 0x00000080
+VM_GROWSDOWN = 0x00000100
 VM_LOCKED = 0x00002000
+VM_ACCOUNT = 0x00100000
 VM_NONLINEAR = 0x00800000
 
 VM_FLAG_NAMES = ((VM_READ, "r"), (VM_WRITE, "w"), (VM_EXEC, "x"), (VM_SHARED, "s"),
@@ -139,7 +141,7 @@ class address_space:
     """
 
     __slots__ = ("id", "host", "page_tree", "i_mmap", "nrpages", "i_mmap_lock",
-                 "truncate_count", "a_ops")
+                 "truncate_count", "a_ops", "policy")
 
     def __init__(self, id: int, host: str, a_ops: str = "shmem"):
         self.id = id
@@ -150,6 +152,9 @@ class address_space:
         self.i_mmap_lock: int | None = None
         self.truncate_count = 0
         self.a_ops = a_ops            # "shmem" (tmpfs: has migratepage), "swap" (swapper_space)
+        # shmem's shared policy (shmem_inode_info->policy): ((start, end, (mode, nodes)), ...)
+        # ranges of page indexes, sorted, none overlapping (the kernel's sp_node rb-tree)
+        self.policy: tuple = ()
 
     def __repr__(self) -> str:
         return f"<address_space {self.id} {self.host}>"

@@ -4,15 +4,20 @@ path of a system call that holds mmap_sem for write around such work.
 
 Models mm/mmap.c and mm/mlock.c of Linux 2.6.18:
 https://elixir.bootlin.com/linux/v2.6.18/source/mm/mmap.c
-Simplifications: adjacent vmas are never merged (vma_merge), so every mmap() is its own
-vma; there is no stack or brk; addresses are handed out bottom-up from TASK_UNMAPPED_BASE.
+Also setup_arg_pages of fs/exec.c: every process has a stack vma at the top of its address
+space, as exec gives it (so an address above the last mapping is below a vma: find_vma
+finds the stack).  Simplifications: adjacent vmas are never merged (vma_merge), so every
+mmap() is its own vma; the stack holds no arguments (no page touched), does not grow
+(expand_stack) and is not randomized; there is no brk; addresses are handed out bottom-up
+from TASK_UNMAPPED_BASE.
 """
 
-import errno
+from . import errno
 
 from .memory import make_pages_present, unmap_vmas
-from .mm import (VM_EXEC, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE,
-                 VM_NONLINEAR, VM_READ, VM_SHARED, VM_WRITE, find_vma, vm_area_struct)
+from .mm import (VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD,
+                 VM_MAYSHARE, VM_MAYWRITE, VM_NONLINEAR, VM_READ, VM_SHARED, VM_WRITE,
+                 find_vma, vm_area_struct)
 from .pgtable import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, protection_map
 from .rmap import __anon_vma_link, anon_vma_unlink
 from .sched import BLOCKED, DONE, KernelPath, down_write, step, up_write
@@ -24,6 +29,11 @@ MCL_CURRENT, MCL_FUTURE = 1, 2
 
 TASK_SIZE = 0x800000000000 - PAGE_SIZE       # x86-64 user space (47 bits, less a guard page)
 TASK_UNMAPPED_BASE = (TASK_SIZE // 3) & PAGE_MASK
+STACK_TOP = TASK_SIZE                         # include/asm-x86_64/a.out.h
+MAX_ARG_PAGES = 32                            # include/linux/binfmts.h
+# VM_STACK_FLAGS on x86-64: VM_GROWSDOWN | VM_DATA_DEFAULT_FLAGS (rw, may rwx) | VM_ACCOUNT
+VM_STACK_FLAGS = VM_GROWSDOWN | VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | \
+    VM_ACCOUNT
 
 
 def PAGE_ALIGN(n: int) -> int:
@@ -127,6 +137,15 @@ def do_mmap_pgoff(k, mm, file, addr: int, length: int, prot: int, flags: int, pg
     if vm_flags & VM_LOCKED:
         make_pages_present(k, mm, addr, addr + length)
     return addr
+
+
+def setup_arg_pages(k, mm) -> None:
+    """exec's stack: a private anonymous VM_GROWSDOWN vma of MAX_ARG_PAGES pages ending at
+    STACK_TOP (no pages touched: the model puts no arguments there)."""
+    start = STACK_TOP - MAX_ARG_PAGES * PAGE_SIZE
+    vma = vm_area_struct(k.new_id(), mm, start, STACK_TOP, VM_STACK_FLAGS | mm.def_flags,
+                         vm_get_page_prot(VM_STACK_FLAGS), start >> PAGE_SHIFT)
+    vma_link(k, mm, vma)
 
 
 def split_vma(k, mm, vma, addr: int, new_below: bool):

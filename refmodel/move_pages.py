@@ -6,7 +6,7 @@ list to migrate_pages (new_page_node: the target of the first entry that names a
 do_pages_stat reports where each page is.  Both hold mmap_sem for read.
 """
 
-import errno
+from . import errno
 
 from .migrate import isolate_lru_page, migrate_pages, migrate_prep
 from .mm import find_vma

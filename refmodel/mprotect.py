@@ -5,7 +5,7 @@ change_pte_range rewrites present ptes with the new protection (keeping pfn, you
 and, since the R/W migration-entry patch, downgrades WRITE migration entries to READ.
 """
 
-import errno
+from . import errno
 
 from .mm import VM_EXEC, VM_READ, VM_WRITE, find_vma
 from .mmap import (PAGE_ALIGN, PROT_EXEC, PROT_READ, PROT_WRITE, calc_vm_prot_bits, mm_write_op,

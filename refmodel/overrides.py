@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 # The kernel layer, file for file (the modules whose functions can be replaced).
-KERNEL_MODULES = ("page", "page_alloc", "pgtable", "swapops", "mm", "kernel", "memory", "swapin",
-                  "rmap", "mmap", "mprotect", "fremap", "fork", "swap", "swapfile", "swap_state",
-                  "vmscan", "shmem", "mempolicy", "migrate", "move_pages",
+KERNEL_MODULES = ("errno", "page", "page_alloc", "pgtable", "swapops", "mm", "kernel", "memory",
+                  "swapin", "rmap", "mmap", "mprotect", "fremap", "fork", "swap", "swapfile",
+                  "swap_state", "vmscan", "shmem", "mempolicy", "migrate", "move_pages", "task",
                   "variants.migrate_2_6_17")
 
 

@@ -148,10 +148,12 @@ def _pid(value) -> str:
 
 @verb("spawn", _pid)
 def spawn(scene, name, opts=None):
-    """A new process named name, on node opts['node'], with opts['cap_sys_nice']."""
+    """A new process named name, on node opts['node'], with opts['cap_sys_nice'] and the
+    real uid opts['uid'] (default 1000)."""
     opts = opts or {}
     scene.procs[name] = scene.machine.spawn(node=opts.get("node", 0),
-                                            cap_sys_nice=opts.get("cap_sys_nice", False))
+                                            cap_sys_nice=opts.get("cap_sys_nice", False),
+                                            uid=opts.get("uid", 1000))
     return scene.procs[name]
 
 

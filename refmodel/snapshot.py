@@ -11,6 +11,7 @@ from .kernel import Kernel
 from .mm import File, RwSem, address_space, anon_vma, mm_struct, vm_area_struct
 from .page import Page
 from .swapfile import swap_info_struct
+from .task import task_struct
 
 
 def snapshot(k) -> tuple:
@@ -50,7 +51,7 @@ class KernelCapture(NamedTuple):
     layout: tuple        # (vmas per mm, anon_vma lists, i_mmap lists, files)
     maps: tuple          # per address_space: (id, slot values..., page tree)
     swap: tuple          # per swap area: its slot values
-    misc: tuple          # (migrating, node_of_pid, next_id)
+    misc: tuple          # (migrating, node_of_pid, next_id, tasks' slot values)
     locks: tuple         # (mmap_sems, anon_vma locks, i_mmap_locks) held, by task id
 
 
@@ -104,7 +105,9 @@ MAP_SLOTS = _slots(address_space, ("id", "page_tree", "i_mmap", "i_mmap_lock"))
 SWAP_SLOTS = _slots(swap_info_struct)
 
 
+TASK_SLOTS = _slots(task_struct)
 _page_get = attrgetter(*PAGE_SLOTS)
+_task_get = attrgetter(*TASK_SLOTS)
 _mm_get = attrgetter(*MM_SLOTS)
 _vma_get = attrgetter(*VMA_SLOTS)
 _map_get = attrgetter(*MAP_SLOTS)
@@ -122,6 +125,13 @@ def _mm_values(mm) -> tuple:
     for i in _mm_lists:
         vals[i] = _freeze(vals[i])
     return tuple(vals)
+
+
+def _task_new(t: tuple) -> task_struct:
+    task = task_struct.__new__(task_struct)
+    for s, v in zip(TASK_SLOTS, t):
+        setattr(task, s, v)
+    return task
 
 
 def capture(k) -> tuple:
@@ -167,7 +177,8 @@ def capture(k) -> tuple:
                 files[f.f_mapping.id] = (f.f_mapping.id, f.name, f.npages)
     layout = (tuple(vmas), tuple(avs), tuple(i_mmaps), tuple(sorted(files.values())))
     swap = tuple([tuple([_freeze(getattr(si, s)) for s in SWAP_SLOTS]) for si in k.swap_info])
-    misc = (tuple(sorted(k.migrating.items())), tuple(sorted(k.node_of_pid.items())), k.next_id)
+    misc = (tuple(sorted(k.migrating.items())), tuple(sorted(k.node_of_pid.items())), k.next_id,
+            tuple([_task_get(k.tasks[pid]) for pid in sorted(k.tasks)]))
     locks = (tuple(sems), tuple(av_locks), tuple(map_locks))
     return _new(KernelCapture, (pages, nodes, tuple(mms), layout, tuple(maps), swap, misc, locks))
 
@@ -225,6 +236,7 @@ class Restorer:
             k.migrating = dict(misc[0])
             k.node_of_pid = dict(misc[1])
             k.next_id = misc[2]
+            k.tasks = {t[0]: _task_new(t) for t in misc[3]}
         if relinked or locks != cur.locks:
             self._restore_locks(locks)
         self.cur = snap

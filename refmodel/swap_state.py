@@ -6,7 +6,7 @@ A page in the swap cache has PG_swapcache set, its swp_entry_t in ->private, and
 reference held by the cache.  Its slot's swap_map count includes the cache's use.
 """
 
-import errno
+from . import errno
 
 from .page import (PG_dirty, PG_locked, PG_swapcache, PG_uptodate, Page, PageSwapCache, PagePrivate,
                    get_page, unlock_page)

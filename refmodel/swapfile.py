@@ -6,9 +6,9 @@ A swap area is in memory: swap_map[offset] counts the swap ptes and the swap-cac
 that use the slot, and slots[offset] holds the bytes written there.  Slot 0 is the header.
 """
 
-import errno
 from itertools import chain
 
+from . import errno
 from .kernel import printk
 from .page import Page, PageLocked, PagePrivate, PageSwapCache, PageWriteback, TestSetPageLocked, page_count, page_mapcount, unlock_page
 from .swap import page_cache_release, set_page_dirty

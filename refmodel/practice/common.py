@@ -1,19 +1,18 @@
 """Helpers the practice topics share: a fresh machine, stepping a path until a condition
 holds, and one-line descriptions of ptes and pages read through the public views."""
 
-from .. import ERAS, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Machine
+from .. import ERAS, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Machine, errno
 
 RW = PROT_READ | PROT_WRITE
 ANON = MAP_PRIVATE | MAP_ANONYMOUS
 P = PAGE_SIZE
 PG_reserved = 10          # include/linux/page-flags.h (the ZERO_PAGE is reserved)
 
-# The kernel's errno numbers (include/asm-generic/errno-base.h), which the model's statuses
-# and return values use.  Not Python's errno module: its numbers are the host's, and under
-# Pyodide (emscripten) they differ (ENOENT is 44 there).
-ERRNO_NAMES = {1: "EPERM", 2: "ENOENT", 5: "EIO", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES",
-               14: "EFAULT", 16: "EBUSY", 19: "ENODEV", 22: "EINVAL", 38: "ENOSYS"}
-ENOENT = 2
+# The kernel's errno numbers (refmodel/errno.py: 2.6.18's include/asm-generic/errno-base.h),
+# which the model's statuses and return values use.  Not Python's errno module: its numbers
+# are the host's, and under Pyodide (emscripten) they differ (ENOENT is 44 there).
+ERRNO_NAMES = errno.errorcode
+ENOENT = errno.ENOENT
 
 
 def machine(era: str, swap_pages: int = 0) -> Machine:

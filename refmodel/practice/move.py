@@ -13,6 +13,7 @@ own counters (Machine.last_call): passes, count-check failures, entries written.
 from .. import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
 from . import Question
 from ..mm import VM_LOCKED
+from ..mmap import STACK_TOP
 from .common import ANON, ENOENT, ERRNO_NAMES, PG_reserved, RW, P, machine
 
 CHOICES = ("the target node: the page moved",
@@ -29,7 +30,7 @@ SETUP_TEXT = {
     "untouched": "P never touches x",
     "zero": "P reads x (its first touch)",
     "below": "x = a0 - 2 pages: below the mapping, where nothing is mapped",
-    "above": "x = a0 + 64 pages: above every mapping",
+    "above": "x = STACK_TOP (the end of user space): above every mapping, the stack too",
     "there": "P writes x",
     "shared": "P writes x; C = P.fork()",
     "shared_all": "P writes x; C = P.fork()",
@@ -41,7 +42,7 @@ SETUP_TEXT = {
 
 def prepare(m, p, a, case: str) -> int:
     """Make the case's page x (addresses a0.. of a 2-page mapping); returns x."""
-    x = {"below": a - 2 * P, "above": a + 64 * P}.get(case, a)
+    x = {"below": a - 2 * P, "above": STACK_TOP}.get(case, a)
     if case in ("moved", "there", "shared", "shared_all", "pinned", "mlocked", "noswap"):
         p.write(x, b"x")
     if case == "zero":

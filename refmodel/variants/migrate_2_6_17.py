@@ -15,7 +15,7 @@ remove_from_swap walk of one page run as one step under the page lock.  Details 
 from the V1 patches' context rather than a 2.6.17 tree are marked [context].
 """
 
-import errno
+from .. import errno
 
 from ..migrate import (migrate_max_passes, migrate_page_copy, move_to_lru, page_mapping,
                        rmap_anchor)

@@ -733,7 +733,8 @@ def test_s7_tail_insertion_child_entry_copied_during_remove_walk_is_restored():
     t0 = len(m.trace)
     assert m.step(mig) == "migrate" and sub.pc == "remove_migration_pte"   # lock taken, A restored
     assert events(m, "remove_migration_pte", t0) == [(A.mm.id, a)]
-    assert m.step(fk) == "finish"                        # B's entry copied into C
+    assert m.step(fk) == "link_vma"                      # B's entry copied into C;
+    assert m.step(fk) == "copy_page_range"               # then B's stack vma (no pages)
     assert C.pte(a).is_migration and C.pte(a).swp_offset == old
     m.check([mig, fk])
     m.finish(mig)
@@ -875,7 +876,7 @@ def test_s8_munmap_of_one_mapper_makes_its_entry_vanish(fixed):
     assert B.pte(a).is_migration and B.mm.anon_rss == 1
     mu = m.munmap_path(B, a, P)
     m.finish(mu)
-    assert B.pte(a).none and B.vmas() == []
+    assert B.pte(a).none and [v for v in B.vmas() if v[0] <= a < v[1]] == []
     assert m.k.swap_info[0].swap_map == swap_map
     assert B.mm.anon_rss == (0 if fixed else 1)
     m.check([mig])

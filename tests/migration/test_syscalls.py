@@ -12,6 +12,8 @@ import pytest
 
 from refmodel import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
 
+from refmodel.mmap import MAX_ARG_PAGES, STACK_TOP
+
 from migtools import (ANON, EACCES, EAGAIN, EFAULT, ENOENT, P, RW, anon_page, machine,
                       sub_until)
 
@@ -20,8 +22,8 @@ EBUSY = 16
 
 def _layout(m, cap=False):
     """
-        lo          hole       hi         hi+P       hi+2P       hi+3P        top
-        [ 1 page ]  (2 pages)  [ rw anon, 4 pages ....................... ]  (nothing)
+        lo          hole       hi         hi+P       hi+2P       hi+3P      ...  [ stack ] top
+        [ 1 page ]  (2 pages)  [ rw anon, 4 pages ....................... ]     [ 32 p  ] (nothing)
                                pte rw D   pte ro     pte ro      (none)
                                pfn M      ZERO       pfn S c=2 m=2
                                (p only)              (shared with child c)
@@ -34,7 +36,7 @@ def _layout(m, cap=False):
     p.write(hi + 2 * P, b"shared")
     c = p.fork()
     p.write(hi, b"mine")                               # after the fork: p's alone
-    addrs = dict(top=hi + 16 * P, untouched=hi + 3 * P, zero=hi + P, hole=lo + P,
+    addrs = dict(top=STACK_TOP, untouched=hi + 3 * P, zero=hi + P, hole=lo + P,
                  shared=hi + 2 * P, mine=hi)
     return p, c, addrs
 
@@ -42,7 +44,7 @@ def _layout(m, cap=False):
 def test_status_codes_of_one_call():
     """
         move_pages(p, [top, untouched, zero, hole, shared, mine], all -> node 1, MOVE):
-          top        no vma at or above it            -EFAULT
+          top        STACK_TOP: no vma at or above it -EFAULT
           untouched  vma, no pte                      -ENOENT
           zero       ZERO_PAGE (PageReserved)         -ENOENT
           hole       below hi: find_vma gives hi's vma, no vm_start check, no pte: -ENOENT
@@ -63,6 +65,25 @@ def test_status_codes_of_one_call():
     assert (shared.count, shared.mapcount) == (2, 2) and p.page(ad["shared"]).lru
     assert list(m.move_pages(p, addrs)) == [-EFAULT, -ENOENT, -ENOENT, -ENOENT, 0, 1]
     assert p.read(ad["mine"], 4) == b"mine" and c.read(ad["shared"], 6) == b"shared"
+    m.check()
+
+
+def test_above_the_last_mapping_is_below_the_stack():
+    """
+        hi [ rw anon, 4 pages ]   ...hole...   [ stack: 32 pages, untouched ]   STACK_TOP
+        hi + 16P: find_vma finds the stack vma (no vm_start check), no pte  -> -ENOENT
+        the stack's own pages: vma, no pte                                   -> -ENOENT
+        STACK_TOP and above (TASK_SIZE): no vma at or above                  -> -EFAULT
+        (a process without a stack vma would say -EFAULT for all three: K/M8)
+    """
+    m = machine()
+    p, c, ad = _layout(m)
+    stack = STACK_TOP - MAX_ARG_PAGES * P
+    assert p.vmas()[-1][:2] == (stack, STACK_TOP)
+    st = m.move_pages(p, [ad["mine"] + 16 * P, stack + P, STACK_TOP, STACK_TOP + 4 * P])
+    assert list(st) == [-ENOENT, -ENOENT, -EFAULT, -EFAULT]
+    st = m.move_pages(p, [ad["mine"], ad["mine"] + 16 * P, STACK_TOP], [1, 1, 1], MPOL_MF_MOVE)
+    assert list(st) == [1, -ENOENT, -EFAULT]
     m.check()
 
 
@@ -136,6 +157,35 @@ def test_the_same_page_twice_second_entry_is_ebusy():
     p, a = anon_page(m)
     st = m.move_pages(p, [a, a], [1, 1], MPOL_MF_MOVE)
     assert list(st) == [1, -EBUSY] and st.ret == 0 and p.page(a).node == 1
+    m.check()
+
+
+def test_one_file_page_at_two_addresses_second_entry_reports_where_it_was():
+    """
+        file F (tmpfs, 3 pages); p maps it twice, MAP_SHARED:
+          a [ F 0..2 ]  pte -> page 2 (pfn X, node 0)      b [ F 0..2 ]  pte -> the same X
+        move_pages(p, [a+2P, b+2P], [1, 0], MOVE_ALL):
+          entry 0: X on node 0, target 1, mapcount 2 (MOVE_ALL): isolated
+          entry 1: the same X, still on node 0 == target: status 0, not isolated
+          new_page_node: X's target and status slot are entry 0's: X moves to node 1
+        status [1, 0]: 2.6.18 reports entry 1 where the page was when do_move_pages looked
+        (mm/migrate.c#L752: pp->status is set in the first loop, migrate_pages writes only
+        the first matching entry).  The stateful test once read this as a bug.
+    """
+    from refmodel import MAP_SHARED
+    m = machine()
+    f = m.create_file("F", 3)
+    p = m.spawn(cap_sys_nice=True)
+    a = p.mmap(None, 3 * P, RW, MAP_SHARED, f, 0)
+    b = p.mmap(None, 3 * P, RW, MAP_SHARED, f, 0)
+    p.write(a + 2 * P, b"two")
+    assert p.read(b + 2 * P, 3) == b"two"                 # b's pte maps it too
+    assert p.page(b + 2 * P).pfn == p.page(a + 2 * P).pfn
+    st = m.move_pages(p, [a + 2 * P, b + 2 * P], [1, 0], MPOL_MF_MOVE_ALL)
+    assert list(st) == [1, 0] and st.ret == 0
+    assert p.page(a + 2 * P).node == 1 and p.page(b + 2 * P).pfn == p.page(a + 2 * P).pfn
+    assert list(m.move_pages(p, [a + 2 * P, b + 2 * P])) == [1, 1]
+    assert p.read(b + 2 * P, 3) == b"two"
     m.check()
 
 

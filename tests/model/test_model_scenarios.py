@@ -18,10 +18,12 @@ import pytest
 
 from refmodel import (MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_NONE,
                       PROT_READ, PROT_WRITE, Machine, SegmentationFault)
+from refmodel.mmap import MAX_ARG_PAGES, STACK_TOP, VM_STACK_FLAGS
 
 RW = PROT_READ | PROT_WRITE
 ANON = MAP_PRIVATE | MAP_ANONYMOUS
 P = PAGE_SIZE
+STACK = (STACK_TOP - MAX_ARG_PAGES * P, STACK_TOP, VM_STACK_FLAGS)   # every process's stack vma
 
 
 def swap_count(m, t, off):
@@ -259,7 +261,7 @@ def test_munmap_of_one_of_two_mappers():
     p.write(a, b"both")
     c = p.fork()
     p.munmap(a, P)
-    assert p.vmas() == [] and not p.pte(a).present
+    assert p.vmas() == [STACK] and not p.pte(a).present
     assert (p.mm.anon_rss, p.mm.file_rss) == (0, 0)
     pg = c.page(a)
     assert (pg.count, pg.mapcount) == (1, 1)
@@ -283,7 +285,7 @@ def test_munmap_of_the_middle_page_splits_the_vma():
     freed = p.page(a + P).pfn
     p.munmap(a + P, P)
     starts_ends = [(s, e) for s, e, _ in p.vmas()]
-    assert starts_ends == [(a, a + P), (a + 2 * P, a + 4 * P)]
+    assert starts_ends == [(a, a + P), (a + 2 * P, a + 4 * P), STACK[:2]]
     assert freed not in m.k.pages
     assert p.mm.anon_rss == 3
     assert [p.read(a + i * P, 1) for i in (0, 2, 3)] == [b"A", b"C", b"D"]
@@ -309,7 +311,7 @@ def test_mprotect_read_only_then_write_faults_then_back_to_rw():
     pfn = p.pte(a).pfn
     p.mprotect(a, P, PROT_READ)
     assert not p.pte(a).writable and p.pte(a).dirty and p.pte(a).pfn == pfn
-    assert len(p.vmas()) == 2                                 # mprotect split the vma
+    assert len(p.vmas()) == 3                      # mprotect split the vma (+ the stack)
     with pytest.raises(SegmentationFault) as e:
         p.write(a + 7, b"y")
     assert e.value.addr == a + 7
@@ -392,7 +394,7 @@ def test_bad_arguments_give_the_kernels_errno(call, err):
     with pytest.raises(OSError) as e:
         call(p)
     assert e.value.errno == err
-    assert p.vmas() == []
+    assert p.vmas() == [STACK]
     m.check()
 
 
