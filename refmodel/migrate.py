@@ -40,8 +40,7 @@ EAGAIN, ENOMEM, EPERM, EBUSY, ENODEV = errno.EAGAIN, errno.ENOMEM, errno.EPERM, 
 
 def migrate_prep(k) -> int:
     """Called before pages are isolated for migration: 0, or -ENODEV.  2.6.17's required a
-    free swap page, since its migration borrowed swap entries (era decision needs_swap):
-    nr_swap_pages <= 0 holds with no swap configured and with every slot in use; do_mbind
+    free swap page (era decision needs_swap): none configured or every slot in use; do_mbind
     then fails with -ENODEV and sets no policy, migrate_to_node ignores it.  2.6.18's only
     drains the per-CPU LRU lists (lru_add_drain_all), which the model does not have."""
     if k.cfg.needs_swap and nr_swap_pages(k) <= 0:
