@@ -21,12 +21,16 @@ from pathlib import Path
 
 from . import sched
 from .check import InvariantError
+from .explore import explore
+from .explore.finer import CLASSES as FINER
+from .explore.world import PATH_KINDS, configs as explore_configs
 from .grading import runtime as rt_mod
 from .grading.notebooks import NotebookError, code_cells, parse_notebook
 from .grading.server import (GraderBug, LearnerError, LearnerGone, LocalLink, LocalPeer, Server,
                              model_where, scrub)
-from .grading.spec import exercise_api
+from .grading.spec import exercise_api, override_name
 from .overrides import override
+from .swapops import BUG
 from .render.state import machine_text
 from .scenario import Scene, run_step
 
@@ -148,11 +152,15 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
     obs, printed = [], io.StringIO()
     if session is not None:
         functions = session.stubs()
-    with override(**(functions or {})), contextlib.redirect_stdout(printed), step_bound():
+    targets = {override_name(n): f for n, f in (functions or {}).items()}
+    finer = path_classes(case)
+    with override(**targets), contextlib.redirect_stdout(printed), step_bound():
         for step in case["steps"]:
             text = " ".join(str(x) for x in step)
             try:
                 result = run_step(scene, step)          # the one step interpreter (scenario.py)
+                for path in scene.paths.values():       # "classes": a started path, finer
+                    path.__class__ = finer.get(type(path), type(path))
             except LearnerGone as e:                   # out of time, dead: the case ends here
                 obs.append(Observation(text, f"stopped: {e.reason}", "", []))
                 if session is None:
@@ -180,12 +188,85 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
     return obs, out[:max_output] + ("\n[... output cut]" if len(out) > max_output else "")
 
 
+def path_classes(case: dict) -> dict:
+    """A case's "classes" ({"user_access": "UnlockedReadFault"}): kernel path class -> the
+    finer class (explore/finer.py) its started paths run as."""
+    return {PATH_KINDS[base]: FINER[name] for base, name in case.get("classes", {}).items()}
+
+
 def run_learner_case(case: dict, session) -> tuple:
     """(observations, printed, gone): the case with the session's learner functions; if the
     learner's side could not go on, the last observation says why and gone is the reason."""
     session.begin_case()
     obs, _ = run_case(case, session=session)
     return obs, session.take_printed(), session.gone
+
+
+# -- a race case: the explorer, with the learner's functions in place ------------------------
+
+def explore_config(case: dict) -> dict:
+    """The explorer configuration of a race case: {"explore": {"config": NAME or "steps":
+    [...], "classes": {...}}} (data/explore_configs.json's names)."""
+    spec = case["explore"]
+    cfg = dict(explore_configs()[spec["config"]]) if "config" in spec else {"steps": spec["steps"]}
+    cfg["classes"] = dict(spec.get("classes", {}))
+    cfg["name"] = spec.get("config", case["name"])
+    return cfg
+
+
+def _as_kernel_error(fn):
+    """fn, whose exceptions the explorer reads as the kernel's: a BUG, or a crash on an
+    object that no longer exists, raised by the learner's code (through a helper or a
+    stand-in) is a transition the explorer reports with its schedule."""
+    def run(*args):
+        try:
+            return fn(*args)
+        except LearnerError as e:
+            if e.type_name == "BUG":
+                raise BUG(f"{e.msg} (in {e.where})") from None
+            if e.type_name in ("KeyError", "AttributeError", "IndexError"):
+                raise {"KeyError": KeyError, "AttributeError": AttributeError,
+                       "IndexError": IndexError}[e.type_name](e.msg) from None
+            raise
+    run.__name__ = getattr(fn, "__name__", "step")
+    return run
+
+
+def run_explore(case: dict, functions: dict):
+    """The explorer's Result for a race case, exhaustive over its configuration, with
+    functions in place.  (The explorer's view leaves out locals dead at a step, @step(dead):
+    the locals a learner's step is given are none of them, but for one it sets before it
+    reads -- the fault's pfn.)"""
+    targets = {override_name(n): _as_kernel_error(f) for n, f in functions.items()}
+    with override(**targets):
+        r = explore(explore_config(case))
+        r.table = r.render() if r.violations else ""      # its replay runs the same code
+    return r
+
+
+def explore_feedback(case: dict, functions: dict, hidden: bool = False) -> tuple:
+    """(passed, feedback) of a race case: GOOD with the number of states, or BAD with the
+    shortest schedule that breaks the kernel, as the explorer chapter's table."""
+    try:
+        r = run_explore(case, functions)
+    except LearnerError as e:
+        detail = "\n".join(e.trace)
+        return False, (f"BAD: your {e.where or 'function'} raised {e.type_name}: {e.msg}"
+                       + (f"\n{detail}" if detail else ""))
+    if not r.violations:
+        return True, (f"GOOD: no schedule breaks it ({r.states:,} states, "
+                      f"{r.transitions:,} transitions: every interleaving)")
+    if hidden:
+        return False, f"BAD: a schedule of this hidden configuration breaks it ({r.kind})"
+    return False, (f"BAD: {r.violations[0]}\n"
+                   f"the shortest schedule that breaks it ({len(r.steps())} steps):\n{r.table}")
+
+
+def race_result(case: dict, functions: dict, hidden: bool = False) -> "CaseResult":
+    pts = case.get("points", 1)
+    ok, feedback = explore_feedback(case, functions, hidden)
+    return CaseResult(case["name"], case.get("title", case["name"]), pts if ok else 0, pts,
+                      feedback, hidden)
 
 
 def compare(expected: list, got: list, hidden: bool = False) -> str | None:
@@ -303,6 +384,9 @@ def grade_functions(exercise: str, functions: dict, cases: list | None = None) -
     ex = exercises()[exercise]
     results = []
     for case in cases if cases is not None else ex["cases"]:
+        if "explore" in case:
+            results.append(race_result(case, functions))
+            continue
         want = reference(case)
         try:
             obs, printed = run_case(case, functions)
@@ -382,6 +466,10 @@ def check(exercise: str, namespace: dict) -> Report:
     session = LocalSession(exercise, {n: namespace[n] for n in ex["functions"]})
     results = []
     for case in ex["cases"]:
+        if "explore" in case:
+            session.begin_case()
+            results.append(race_result(case, session.stubs()))
+            continue
         want = reference(case)
         obs, printed, gone = run_learner_case(case, session)
         diff = compare(want, [o.to_json() for o in obs])

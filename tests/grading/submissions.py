@@ -143,3 +143,26 @@ EX4_NO_WRITE_ENTRY = (EX4_RIGHT[0].replace("make_migration_entry(page, pte_write
                                            "make_migration_entry(page, False, k.swp_types)"),)
 EX2_READS_INPUT = ("answer = input()\n"
                    "def remove_migration_pte(k, vma, old, new):\n    return\n",)
+
+
+# ex9 and ex10: the waiting side, two methods of the fault's kernel path (self is the path)
+EX9_RIGHT = ('''
+def migration_entry_wait_start(self, k, mm):
+    pte = mm.pgtable.get(self.addr >> PAGE_SHIFT, 0)
+    if not is_swap_pte(pte):
+        return self._return(k)
+    entry = pte_to_swp_entry(pte)
+    if not is_migration_entry(entry, k.swp_types):
+        return self._return(k)
+    page = migration_entry_to_page(k.pages, entry)
+    get_page(page)
+    self.pfn = page.pfn
+    self.pc = "migration_entry_wait"
+''', '''
+def migration_entry_wait(self, k):
+    page = k.pages[self.pfn]
+    if PageLocked(page):
+        return BLOCKED
+    page_cache_release(k, page)
+    self._return(k)
+''')

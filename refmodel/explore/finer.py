@@ -1,0 +1,37 @@
+"""Finer kernel paths: the 2.6.18 code, with a step boundary where the model's own path has none.
+
+Instruments (used by the race exercises and their explorer configurations, data
+"classes").  The model's fault reads the pte and, meeting a migration entry, calls
+migration_entry_wait in the same step: the re-check under the pte lock always sees what the
+read saw.  In Linux 2.6.18 handle_pte_fault reads the pte WITHOUT the pte lock and
+do_swap_page hands it to migration_entry_wait, which takes the lock and reads it again
+(https://elixir.bootlin.com/linux/v2.6.18/source/mm/memory.c#L1934, mm/migrate.c#L258): in
+between, another CPU can finish the migration, free the old page, or unmap the address.
+UnlockedReadFault puts that window in, so that the explorer can schedule into it.  Like a
+mutant, it adds no slots (the explorer may swap the class of a path the kernel created).
+"""
+
+from ..memory import user_access
+from ..sched import step
+
+
+class UnlockedReadFault(user_access):
+    """A user access whose fault meets a migration entry in one step (the unlocked read of
+    handle_pte_fault, do_swap_page) and takes the pte lock for migration_entry_wait in the
+    next (migration_entry_wait_locked)."""
+    __slots__ = ()
+
+    def fault_on_migration_entry(self, k, mm):
+        if k.cfg.fault_on_migration_entry != "migration_entry_wait":
+            return super().fault_on_migration_entry(k, mm)
+        self.pc = "migration_entry_wait_locked"      # orig_pte: what the unlocked read saw
+        return None
+
+    @step(dead=("pfn",))
+    def migration_entry_wait_locked(self, k):
+        """migration_entry_wait, from pte_offset_map_lock to the unlock: the model's
+        migration_entry_wait_start (the re-check, get_page), now a step of its own."""
+        return self.migration_entry_wait_start(k, k.mms[self.mm])
+
+
+CLASSES = {c.__name__: c for c in (UnlockedReadFault,)}
