@@ -9,7 +9,8 @@
 #                built HTML (offline, no CDN) and a real headless Chromium on it
 #   lab          JupyterLab on the repo
 #   outputs      re-run the book's notebooks in place (refresh the outputs nbval compares)
-#   exercises    the exercise notebooks run (stubs included) and the grader's own tests pass
+#   exercises    generate the learner notebooks exercises/exN-*.ipynb from exercises/source/
+#                (solutions -> stubs), then: they run (nbval-lax) and the grader's tests pass
 #   grade        grade SUBMISSIONS (notebooks or folders of them) into _grade/: a Gradescope
 #                results.json per submission, summary.csv and summary.md (JOBS workers)
 #   autograder   _grade/autograder.zip for Gradescope (CASES=hidden.json to ship hidden cases)
@@ -40,7 +41,8 @@ book outputs test-notebooks: export WORKBOOK_STATIC := 1
 # Notebooks: book chapters are checked strictly against their stored outputs,
 # exercises only for running (their outputs are kept cleared).
 BOOK_NOTEBOOKS     = $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path 'book/_static/*' | sort)
-EXERCISE_NOTEBOOKS = $(shell find exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null | sort)
+# (exercises/source/ holds the solutions: the learner notebooks are made from them.)
+EXERCISE_NOTEBOOKS = $(shell find exercises -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -not -path 'exercises/source/*' 2>/dev/null | sort)
 
 .PHONY: all setup book vendor outputs test test-model test-notebooks test-built-book lab bench conformance clean exercises grade autograder lite bench-lite
 
@@ -108,7 +110,8 @@ outputs: setup
 	$(BIN)/python scripts/execute-notebooks.py $(BOOK_NOTEBOOKS)
 
 exercises: setup
-	$(BIN)/pytest --nbval-lax $(EXERCISE_NOTEBOOKS)
+	$(BIN)/python -m refmodel.grading.generate
+	$(BIN)/pytest --nbval-lax exercises/*.ipynb     # (a shell glob: the notebooks just made)
 	$(BIN)/pytest tests/grading
 
 # make grade SUBMISSIONS="subs/alice subs/bob" [CASES=hidden.json] [JOBS=2]

@@ -20,7 +20,7 @@ import wrong_answers as W          # noqa: E402
 
 FILES = {"ex1": "ex1-migration-entries.ipynb", "ex2": "ex2-remove-migration-pte.ipynb",
          "ex3": "ex3-change-pte-range.ipynb", "ex4": "ex4-try-to-unmap-one.ipynb"}
-RIGHT = {"ex1": S.EX1_RIGHT, "ex2": S.EX2_RIGHT, "ex3": S.EX3_RIGHT, "ex4": S.EX4_RIGHT}
+RIGHT = S.RIGHT
 LOOPS = {"ex1": ("def swp_entry(type_, offset):\n    while True:\n        pass\n", S.EX1_RIGHT[1]),
          "ex2": S.EX2_LOOPS,
          "ex3": ("def change_pte_range(k, mm, start, end, newprot):\n    while True:\n        pass\n",),
