@@ -403,6 +403,56 @@ def bench_explorer(sz: Sizes) -> list:
     return [Row(*r) for r in explorer_rows(sz.quick)]
 
 
+@benchmark("race-exercises")
+def bench_race_exercises(sz: Sizes) -> list:
+    """Issue #13: check() of ex9 (cases; target <= 1 s) and ex10 (the explorer over its
+    configurations; target <= 5 s) in a notebook, with the source notebook's solutions; and
+    each graded by the batch grader, its learner's side in a jailed process."""
+    from refmodel import exercises as E
+    from refmodel.grading.grader import Options, grade_notebook_bytes
+    from refmodel.grading.notebooks import code_cells, parse_notebook
+    from refmodel.grading.sandbox import Slot, choose_tier
+    rows, repeats = [], 1 if sz.quick else REPEATS
+    for ex in ("ex9", "ex10"):
+        meta = E.exercises()[ex]
+        src = Path(__file__).resolve().parents[1] / "exercises" / "source" / Path(meta["notebook"]).name
+        cells = [c for _, c in code_cells(parse_notebook(src.read_bytes()), ("student",))]
+
+        def check(_, ex=ex, cells=cells):
+            ns = dict(E.api(ex))
+            for c in cells:
+                exec(compile(c, "cell", "exec"), ns)
+            report = E.check(ex, ns)
+            assert report.score == report.max_score, str(report)
+        progress(f"{ex} check(): {repeats} runs")
+        timings = [timed(check, None) for _ in range(repeats)]
+        wall, cpu = median(timings)
+        races = [c for c in meta["cases"] if "explore" in c]
+        what = (f"{len(races)} explorer configurations, exhaustive" if races else
+                f"{len(meta['cases'])} cases")
+        rows.append(Row(f"check(\"{ex}\") in a notebook ({what})", len(meta["cases"]), wall, cpu,
+                        f"target <= {5 if races else 1} s; median of {repeats} (the first, with "
+                        f"the model's reference runs: {timings[0][0]:.3f} s); per-op: per case"))
+    tier, _ = choose_tier(None)
+    slot = Slot(tier)
+    try:
+        for ex in ("ex9", "ex10"):
+            meta = E.exercises()[ex]
+            data = (Path(__file__).resolve().parents[1] / "exercises" / "source" /
+                    Path(meta["notebook"]).name).read_bytes()
+
+            def grade(_, ex=ex, data=data, meta=meta):
+                r = grade_notebook_bytes(data, "nb.ipynb", ex, lambda e: E.exercises()[e]["cases"],
+                                         Options(), slot)
+                assert sum(c.points for c in r.results) == sum(c.get("points", 1) for c in meta["cases"])
+            wall, cpu = median_time(lambda: None, grade, repeats, f"{ex} grader")
+            rows.append(Row(f"grade {ex}'s source notebook (jailed, tier {tier})", len(meta["cases"]),
+                            wall, cpu, f"median of {repeats}; per-op: per case; cpu: the grader's process only"))
+    finally:
+        slot.close()
+    return rows
+
+
 # -- the table ------------------------------------------------------------------------
 
 def cpu_model() -> str:
