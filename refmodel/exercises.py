@@ -15,23 +15,25 @@ jailed process of its own.  Students run exactly what graders run.
 import contextlib
 import io
 import json
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sched
 from .check import InvariantError
-from .explore import explore
 from .explore.finer import CLASSES as FINER
-from .explore.world import PATH_KINDS, configs as explore_configs
+from .explore.search import Explorer
+from .explore.world import PATH_KINDS, World, configs as explore_configs
 from .grading import runtime as rt_mod
 from .grading.notebooks import NotebookError, code_cells, parse_notebook
 from .grading.server import (GraderBug, LearnerError, LearnerGone, LocalLink, LocalPeer, Server,
                              model_where, scrub)
-from .grading.spec import exercise_api, override_name
+from .grading.spec import exercise_api, model_function, override_name
 from .overrides import override
 from .swapops import BUG
 from .render.state import machine_text
+from .snapshot import capture
 from .scenario import Scene, run_step
 
 DATA = Path(__file__).with_name("data") / "exercises.json"
@@ -214,13 +216,32 @@ def explore_config(case: dict) -> dict:
     return cfg
 
 
-def _as_kernel_error(fn):
+# A race case's bounds: the model's own code needs a few thousand states and a second or
+# two; a learner's code that keeps changing a local or the kernel could go on for ever.
+RACE_MAX_STATES = 200_000       # (the explorer checks its bound every 50,000 states)
+RACE_SECONDS = 60.0             # (checked before each call of the learner's code)
+
+
+class RaceOverBudget(LearnerGone):
+    """A race case used up its time: the learner's side is fine, the case ends."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, process_dead=False)
+
+
+def _as_kernel_error(fn, is_step: bool = False, deadline: float = float("inf")):
     """fn, whose exceptions the explorer reads as the kernel's: a BUG, or a crash on an
     object that no longer exists, raised by the learner's code (through a helper or a
-    stand-in) is a transition the explorer reports with its schedule."""
+    stand-in) is a transition the explorer reports with its schedule.  A step that returns
+    BLOCKED must have changed nothing (the explorer keeps no state of a step that slept):
+    one that did is a BUG at that step."""
     def run(*args):
+        if time.monotonic() > deadline:
+            raise RaceOverBudget(f"the explorer did not finish this configuration within "
+                                 f"{RACE_SECONDS:g} s with your code")
+        before = capture(args[1]) if is_step else None
         try:
-            return fn(*args)
+            r = fn(*args)
         except LearnerError as e:
             if e.type_name == "BUG":
                 raise BUG(f"{e.msg} (in {e.where})") from None
@@ -228,18 +249,24 @@ def _as_kernel_error(fn):
                 raise {"KeyError": KeyError, "AttributeError": AttributeError,
                        "IndexError": IndexError}[e.type_name](e.msg) from None
             raise
+        if is_step and r is sched.BLOCKED and capture(args[1]) != before:
+            raise BUG(f"{run.__name__} returned BLOCKED after changing the kernel: a step "
+                      f"that sleeps must change nothing (it runs again when woken)")
+        return r
     run.__name__ = getattr(fn, "__name__", "step")
     return run
 
 
-def run_explore(case: dict, functions: dict):
+def run_explore(case: dict, functions: dict, budget: float | None = None):
     """The explorer's Result for a race case, exhaustive over its configuration, with
     functions in place.  (The explorer's view leaves out locals dead at a step, @step(dead):
     the locals a learner's step is given are none of them, but for one it sets before it
-    reads -- the fault's pfn.)"""
-    targets = {override_name(n): _as_kernel_error(f) for n, f in functions.items()}
+    reads -- the fault's pfn.)  More than RACE_MAX_STATES states: RuntimeError."""
+    deadline = time.monotonic() + (RACE_SECONDS if budget is None else budget)
+    targets = {override_name(n): _as_kernel_error(
+        f, hasattr(model_function(n), "step_facts"), deadline) for n, f in functions.items()}
     with override(**targets):
-        r = explore(explore_config(case))
+        r = Explorer(World(explore_config(case)), max_states=RACE_MAX_STATES).bfs()
         r.table = r.render() if r.violations else ""      # its replay runs the same code
     return r
 
@@ -253,6 +280,14 @@ def explore_feedback(case: dict, functions: dict, hidden: bool = False) -> tuple
         detail = "\n".join(e.trace)
         return False, (f"BAD: your {e.where or 'function'} raised {e.type_name}: {e.msg}"
                        + (f"\n{detail}" if detail else ""))
+    except RaceOverBudget as e:
+        return False, f"BAD: {e.reason}"
+    except RuntimeError as e:                        # the explorer's state bound
+        if "states" not in str(e):
+            raise
+        return False, (f"BAD: with your code the kernel reaches more than {RACE_MAX_STATES:,} "
+                       f"states (the model's own reaches a few thousand): something changes "
+                       f"at every step that should not")
     if not r.violations:
         return True, (f"GOOD: no schedule breaks it ({r.states:,} states, "
                       f"{r.transitions:,} transitions: every interleaving)")

@@ -207,3 +207,35 @@ def test_a_learners_side_that_dies_in_a_race_case_costs_that_case_only(tmp_path)
 def test_step_facts_of_an_overridden_step_reach_the_instruments():
     with override(**{"user_access.migration_entry_wait": lambda self, k: None}):
         assert sched.step_facts(user_access, "migration_entry_wait").holds == ("pfn",)
+
+
+# -- a race case is bounded, and a step that sleeps changes nothing ----------------------------
+
+def test_a_step_that_sleeps_after_changing_the_kernel_is_a_bug_with_its_schedule():
+    sleeps_dirty = WAIT.replace("    if PageLocked(page):\n        return BLOCKED\n",
+                                "    if PageLocked(page):\n        get_page(page)\n        return BLOCKED\n")
+    fb = local_check("ex10", (START, sleeps_dirty))[0].feedback
+    assert fb.startswith("BAD: kernel BUG in rA's migration_entry_wait: migration_entry_wait "
+                         "returned BLOCKED after changing the kernel"), fb
+    assert "#  actor  kernel function" in fb
+
+
+def test_a_race_case_has_a_state_bound_and_a_time_bound(monkeypatch):
+    case = RACE[0]
+    ns = dict(E.api("ex10"))
+    for c in S.EX9_RIGHT:
+        exec(c, ns)
+    funcs = {n: ns[n] for n in E.exercises()["ex10"]["functions"]}
+    seen = {}
+
+    def bfs(self):                         # (the explorer checks its bound every 50,000 states)
+        seen["max"] = self.max_states
+        raise RuntimeError(f"more than {self.max_states:,} states: use mode='random' ...")
+    monkeypatch.setattr(E.Explorer, "bfs", bfs)
+    ok, fb = E.explore_feedback(case, E.LocalSession("ex10", funcs).stubs())
+    assert not ok and seen["max"] == E.RACE_MAX_STATES
+    assert f"the kernel reaches more than {E.RACE_MAX_STATES:,} states" in fb
+    monkeypatch.undo()
+    monkeypatch.setattr(E, "RACE_SECONDS", 0.0)
+    ok, fb = E.explore_feedback(case, E.LocalSession("ex10", funcs).stubs())
+    assert not ok and fb.startswith("BAD: the explorer did not finish this configuration within 0 s")
