@@ -239,3 +239,35 @@ def test_a_race_case_has_a_state_bound_and_a_time_bound(monkeypatch):
     monkeypatch.setattr(E, "RACE_SECONDS", 0.0)
     ok, fb = E.explore_feedback(case, E.LocalSession("ex10", funcs).stubs())
     assert not ok and fb.startswith("BAD: the explorer did not finish this configuration within 0 s")
+
+
+def test_a_hidden_race_case_tells_only_that_a_schedule_breaks_it(tmp_path, capsys):
+    hidden = {"ex10": {"cases": [{"name": "two-faulters-hidden", "title": "hidden", "points": 2,
+                                  "explore": {"config": "two-faulters",
+                                              "classes": {"user_access": "UnlockedReadFault"}}}]}}
+    cases = tmp_path / "hidden.json"
+    cases.write_text(json.dumps({"exercises": hidden}))
+    for who, cells in (("right", S.EX9_RIGHT), ("wrong", W.EX10["put-before-wait"][0])):
+        S.notebook("ex10-waiting-races.ipynb", cells, tmp_path / "subs" / who / "ex10.ipynb")
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "subs" / "right"), str(tmp_path / "subs" / "wrong"), "--out", str(out),
+                     "-j", "1", "--exercise", "ex10", "--cases", str(cases)]) == 0
+    assert "hidden race case" not in capsys.readouterr().err         # clean on the model
+    for who in ("right", "wrong"):
+        res = json.loads((out / who / "results.json").read_text())
+        t = next(t for t in res["tests"] if "visibility" in t)
+        if who == "right":
+            assert t["score"] == 2 and res["score"] == 12
+        else:
+            assert t["score"] == 0 and t["output"] == "BAD: a schedule of this hidden configuration breaks it (safety)"
+
+
+def test_a_pasted_model_method_is_flagged():
+    import inspect
+    import textwrap
+    from refmodel.grading.similarity import compare_to_reference
+    for name in ("migration_entry_wait_start", "migration_entry_wait"):
+        pasted = textwrap.dedent(inspect.getsource(model_function(name)))
+        assert compare_to_reference([("cell 3", pasted)], name)["identical"]
+        own = compare_to_reference([("cell 3", "\n".join(S.EX9_RIGHT))], name)
+        assert not own["identical"]
