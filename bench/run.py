@@ -430,9 +430,26 @@ def bench_race_exercises(sz: Sizes) -> list:
         races = [c for c in meta["cases"] if "explore" in c]
         what = (f"{len(races)} explorer configurations, exhaustive" if races else
                 f"{len(meta['cases'])} cases")
+        calls = ""
+        if races:                        # how often the explorer calls the learner's code
+            ns = dict(E.api(ex))
+            for c in cells:
+                exec(compile(c, "cell", "exec"), ns)
+            session = E.LocalSession(ex, {n: ns[n] for n in meta["functions"]})
+            n_calls = [0]
+
+            def counted(stub):
+                def call(*a):
+                    n_calls[0] += 1
+                    return stub(*a)
+                return call
+            stubs = {n: counted(f) for n, f in session.stubs().items()}
+            states = sum(E.run_explore(c, stubs).states for c in races)
+            calls = (f"; {n_calls[0]} calls of the learner's code, {session.server.requests} "
+                     f"requests, {states:,} states")
         rows.append(Row(f"check(\"{ex}\") in a notebook ({what})", len(meta["cases"]), wall, cpu,
                         f"target <= {5 if races else 1} s; median of {repeats} (the first, with "
-                        f"the model's reference runs: {timings[0][0]:.3f} s); per-op: per case"))
+                        f"the model's reference runs: {timings[0][0]:.3f} s); per-op: per case{calls}"))
     tier, _ = choose_tier(None)
     slot = Slot(tier)
     try:
