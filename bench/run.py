@@ -403,68 +403,132 @@ def bench_explorer(sz: Sizes) -> list:
     return [Row(*r) for r in explorer_rows(sz.quick)]
 
 
+# -- exercises (issue #13) ------------------------------------------------------------------
+
+EXERCISE_CHECK_TARGET_S = 1.0     # check() of a sequential exercise, in its notebook
+EXERCISE_RACE_TARGET_S = 5.0      # ... of a race exercise (the explorer runs inside it)
+LEARNER_GRADE_TARGET_S = 10.0     # grading every exercise of one learner, jailed
+
+
+def _is_race(body: dict) -> bool:
+    """A race exercise runs the explorer in its check (exercises.json says so)."""
+    return bool(body.get("race") or body.get("explore") or body.get("kind") == "race"
+                or any("explore" in case for case in body.get("cases", ())))
+
+
+@benchmark("exercises")
+def bench_exercises(sz: Sizes) -> list:
+    """check() of each exercise with its source notebook's solution, as a learner's first run
+    in a notebook (the model's reference runs of the cases included: the caches are emptied
+    before each run), and `python -m refmodel.grade` of one learner who hands in every
+    exercise (the source notebooks), one worker, each notebook in its jailed process."""
+    import shutil
+    import tempfile
+
+    from refmodel import exercises as E
+    from refmodel.grading import cli
+    from refmodel.grading.generate import SOURCE_DIR, solution_cells
+
+    rows = []
+    repeats = 1 if sz.quick else REPEATS
+    for ex, body in E.exercises().items():
+        source = SOURCE_DIR / Path(body["notebook"]).name
+        cells = solution_cells(source)
+
+        def setup(ex=ex, cells=cells):
+            E._REFERENCE.clear()
+            E._LOCAL.clear()
+            ns = dict(E.api(ex))
+            for c in cells:
+                exec(compile(c, f"{ex} solution", "exec"), ns)
+            return ns
+
+        def run(ns, ex=ex):
+            report = E.check(ex, ns)
+            if report.score != report.max_score:
+                raise RuntimeError(f"{ex}: the source solution scores {report.score}/{report.max_score}")
+        t, cpu = median_time(setup, run, repeats, label=f"check {ex}")
+        target = EXERCISE_RACE_TARGET_S if _is_race(body) else EXERCISE_CHECK_TARGET_S
+        rows.append(Row(f"check({ex!r}) with the source's solution", len(body["cases"]), t, cpu,
+                        f"{'race' if _is_race(body) else 'sequential'}; n = cases; reference runs "
+                        f"included; median of {repeats}; target <= {target:g} s "
+                        f"({'met' if t <= target else 'NOT met'})"))
+    with tempfile.TemporaryDirectory() as d:
+        learner = Path(d) / "learner"
+        learner.mkdir()
+        for body in E.exercises().values():
+            shutil.copy(SOURCE_DIR / Path(body["notebook"]).name, learner)
+        timings = []
+        for i in range(repeats):
+            progress(f"grade one learner, every exercise: run {i + 1}/{repeats}")
+            out = Path(d) / f"out{i}"
+            quiet = open(os.devnull, "w")
+            saved = sys.stdout
+            sys.stdout = quiet                     # the grader's progress lines
+            try:
+                timings.append(timed(lambda _: cli.main([str(learner), "--out", str(out), "-j", "1"]), None))
+            finally:
+                sys.stdout = saved
+                quiet.close()
+        t, cpu = median(timings)
+    n = len(E.exercises())
+    rows.append(Row("grade one learner: every exercise (python -m refmodel.grade -j 1)", n, t, cpu,
+                    f"n = notebooks; jailed learner processes; cpu is the grader's only; median of "
+                    f"{repeats}; target <= {LEARNER_GRADE_TARGET_S:g} s "
+                    f"({'met' if t <= LEARNER_GRADE_TARGET_S else 'NOT met'})"))
+    return rows
+
+
 @benchmark("race-exercises")
 def bench_race_exercises(sz: Sizes) -> list:
-    """Issue #13: check() of ex9 (cases; target <= 1 s) and ex10 (the explorer over its
-    configurations; target <= 5 s) in a notebook, with the source notebook's solutions; and
-    each graded by the batch grader, its learner's side in a jailed process."""
+    """Issue #13, the race exercise: how often the explorer calls the learner's code in
+    ex10's check (once per new state of the faulting thread, its jailed round trip ~70 µs),
+    and grading ex9's and ex10's source notebooks alone, each in its jailed process."""
     from refmodel import exercises as E
     from refmodel.grading.grader import Options, grade_notebook_bytes
-    from refmodel.grading.notebooks import code_cells, parse_notebook
+    from refmodel.grading.generate import SOURCE_DIR, solution_cells
     from refmodel.grading.sandbox import Slot, choose_tier
     rows, repeats = [], 1 if sz.quick else REPEATS
-    for ex in ("ex9", "ex10"):
-        meta = E.exercises()[ex]
-        src = Path(__file__).resolve().parents[1] / "exercises" / "source" / Path(meta["notebook"]).name
-        cells = [c for _, c in code_cells(parse_notebook(src.read_bytes()), ("student",))]
+    meta = E.exercises()["ex10"]
+    ns = dict(E.api("ex10"))
+    for c in solution_cells(SOURCE_DIR / Path(meta["notebook"]).name):
+        exec(compile(c, "ex10 solution", "exec"), ns)
+    races = [c for c in meta["cases"] if "explore" in c]
+    counts = {}
 
-        def check(_, ex=ex, cells=cells):
-            ns = dict(E.api(ex))
-            for c in cells:
-                exec(compile(c, "cell", "exec"), ns)
-            report = E.check(ex, ns)
-            assert report.score == report.max_score, str(report)
-        progress(f"{ex} check(): {repeats} runs")
-        timings = [timed(check, None) for _ in range(repeats)]
-        wall, cpu = median(timings)
-        races = [c for c in meta["cases"] if "explore" in c]
-        what = (f"{len(races)} explorer configurations, exhaustive" if races else
-                f"{len(meta['cases'])} cases")
-        calls = ""
-        if races:                        # how often the explorer calls the learner's code
-            ns = dict(E.api(ex))
-            for c in cells:
-                exec(compile(c, "cell", "exec"), ns)
-            session = E.LocalSession(ex, {n: ns[n] for n in meta["functions"]})
-            n_calls = [0]
+    def explore_all(_):
+        session = E.LocalSession("ex10", {n: ns[n] for n in meta["functions"]})
+        n_calls = [0]
 
-            def counted(stub):
-                def call(*a):
-                    n_calls[0] += 1
-                    return stub(*a)
-                return call
-            stubs = {n: counted(f) for n, f in session.stubs().items()}
-            states = sum(E.run_explore(c, stubs).states for c in races)
-            calls = (f"; {n_calls[0]} calls of the learner's code, {session.server.requests} "
-                     f"requests, {states:,} states")
-        rows.append(Row(f"check(\"{ex}\") in a notebook ({what})", len(meta["cases"]), wall, cpu,
-                        f"target <= {5 if races else 1} s; median of {repeats} (the first, with "
-                        f"the model's reference runs: {timings[0][0]:.3f} s); per-op: per case{calls}"))
+        def counted(stub):
+            def call(*a):
+                n_calls[0] += 1
+                return stub(*a)
+            return call
+        stubs = {n: counted(f) for n, f in session.stubs().items()}
+        counts.update(states=sum(E.run_explore(c, stubs).states for c in races),
+                      calls=n_calls[0], requests=session.server.requests)
+    t, cpu = median_time(lambda: None, explore_all, repeats, label="ex10's explorer runs")
+    rows.append(Row("ex10: the explorer over its configurations, with the learner's code (in-process)",
+                    counts["calls"], t, cpu,
+                    f"n = calls of the learner's code ({counts['requests']} requests, "
+                    f"{counts['states']:,} states, {len(races)} configurations); median of {repeats}"))
+    if sz.quick:
+        return rows
     tier, _ = choose_tier(None)
     slot = Slot(tier)
     try:
         for ex in ("ex9", "ex10"):
-            meta = E.exercises()[ex]
-            data = (Path(__file__).resolve().parents[1] / "exercises" / "source" /
-                    Path(meta["notebook"]).name).read_bytes()
+            body = E.exercises()[ex]
+            data = (SOURCE_DIR / Path(body["notebook"]).name).read_bytes()
 
-            def grade(_, ex=ex, data=data, meta=meta):
+            def grade(_, ex=ex, data=data, body=body):
                 r = grade_notebook_bytes(data, "nb.ipynb", ex, lambda e: E.exercises()[e]["cases"],
                                          Options(), slot)
-                assert sum(c.points for c in r.results) == sum(c.get("points", 1) for c in meta["cases"])
-            wall, cpu = median_time(lambda: None, grade, repeats, f"{ex} grader")
-            rows.append(Row(f"grade {ex}'s source notebook (jailed, tier {tier})", len(meta["cases"]),
-                            wall, cpu, f"median of {repeats}; per-op: per case; cpu: the grader's process only"))
+                assert sum(c.points for c in r.results) == sum(c.get("points", 1) for c in body["cases"])
+            t, cpu = median_time(lambda: None, grade, repeats, f"grade {ex}")
+            rows.append(Row(f"grade {ex}'s source notebook alone (jailed, tier {tier})", len(body["cases"]),
+                            t, cpu, f"n = cases; cpu: the grader's process only; median of {repeats}"))
     finally:
         slot.close()
     return rows

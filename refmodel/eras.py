@@ -48,7 +48,7 @@ class Era:
         "refmodel.migrate.remove_migration_pte",
         "a WRITE entry is restored writable (0697212a, R/W migration entries)")
     fork_downgrades_write_entry: bool = decision(
-        "refmodel.memory.copy_migration_entry",
+        "refmodel.memory.copy_one_pte",
         "copy_one_pte makes a WRITE entry READ in a COW mapping (0697212a, Hugh Dickins' fix)")
     mprotect_downgrades_write_entry: bool = decision(
         "refmodel.mprotect.change_pte_range",

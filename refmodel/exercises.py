@@ -139,6 +139,11 @@ def _picture(m) -> str:
     return state
 
 
+def _log_lines(lines) -> str:
+    """What the step printed in the kernel log (printk), under the picture: compared too."""
+    return "".join(f"\nkernel log: {ln}" for ln in lines)
+
+
 def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
              session=None) -> tuple:
     """(observations, printed): run case on a fresh Machine, with functions plugged in (or
@@ -159,6 +164,7 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
     with override(**targets), contextlib.redirect_stdout(printed), step_bound():
         for step in case["steps"]:
             text = " ".join(str(x) for x in step)
+            logged = len(m.k.log)
             try:
                 result = run_step(scene, step)          # the one step interpreter (scenario.py)
                 for path in scene.paths.values():       # "classes": a started path, finer
@@ -183,7 +189,7 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
             except Exception as e:                      # the checker tripped over the state
                 problems = [f"the state after this step is inconsistent: the model's checker "
                             f"cannot read it ({type(e).__name__})"]
-            obs.append(Observation(text, result, _picture(m), problems))
+            obs.append(Observation(text, result, _picture(m) + _log_lines(m.k.log[logged:]), problems))
             if problems:
                 break
     out = printed.getvalue()
@@ -332,15 +338,29 @@ def compare(expected: list, got: list, hidden: bool = False) -> str | None:
                      [f"    - {p}" for p in have["problems"]]
         if want["state"] != have["state"] and have["state"]:
             w, h = want["state"].splitlines(), have["state"].splitlines()
+            several = sum(ln.startswith("process ") for ln in w) > 1
             for j in range(max(len(w), len(h))):
                 a = w[j] if j < len(w) else "(nothing)"
                 b = h[j] if j < len(h) else "(nothing)"
                 if a != b:
-                    lines += [f"  GOOD {a.strip()}", f"  BAD  {b.strip()}"]
+                    where = _process_of(w if j < len(w) else h, j) if several else ""
+                    lines += [f"  GOOD {where}{a.strip()}", f"  BAD  {where}{b.strip()}"]
         return "\n".join(lines)
     if len(got) > len(expected):
         return f"the submission ran more steps than the model ({len(got)} > {len(expected)})"
     return None
+
+
+def _process_of(state_lines: list, j: int) -> str:
+    """"pid 2: " for a line of a picture that shows several processes: the process whose
+    block holds line j (nothing for a process's own first line, or the swap lines)."""
+    line = state_lines[j] if j < len(state_lines) else ""
+    if line.startswith(("process ", "swap ", "kernel log")):
+        return ""
+    for ln in reversed(state_lines[:j]):
+        if ln.startswith("process "):
+            return f"pid {ln.split()[1]}: "
+    return ""
 
 
 _REFERENCE: dict = {}

@@ -44,6 +44,7 @@ class Kernel:
         self.counters = Counter()                   # vmstat-style event counts
         self.trace: list = []                       # (name, mm, addr, detail), oldest first
         self.tracing = True
+        self.log: list = []                         # printk(): the kernel log, oldest first
         # ZERO_PAGE: pinned forever, mapped read-only by read faults on anonymous memory.
         zero = Page(ZERO_PFN, 0)
         zero._count = 1
@@ -84,3 +85,10 @@ class Kernel:
     def page(self, pfn: int) -> Page:
         """pfn_to_page() for a page in use; KeyError for a free pfn."""
         return self.pages[pfn]
+
+
+def printk(k: Kernel, text: str) -> None:
+    """printk(): a line in the kernel log, k.log (history, not state: kept only while
+    tracing, as the explorer's snapshots turn tracing off)."""
+    if k.tracing:
+        k.log.append(text)

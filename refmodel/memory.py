@@ -400,22 +400,25 @@ class user_access(KernelPath):
 
 # -- fork: copying ptes ---------------------------------------------------------------------
 
-def copy_one_pte(k, dst_mm, src_mm, vma, addr: int, rss: list) -> None:
+def copy_one_pte(k, dst_mm, src_mm, vma, addr: int, rss: dict) -> None:
     """Copy one pte into the child: swap and migration entries as they are (a WRITE
     migration entry in a COW mapping becomes READ in both), present ptes write-protected
-    in both if the mapping is COW, and one more reference and mapping for the page."""
+    in both if the mapping is COW, and one more reference and mapping for the page
+    (rss[0] counts the file pages copied, rss[1] the anonymous ones)."""
     vpn = addr >> PAGE_SHIFT
     pte = src_mm.pgtable[vpn]
     vm_flags = vma.vm_flags
     if not pte_present(pte):
-        if not pte_file(pte):
+        if not pte_file(pte):            # pragma: no branch -- the model makes no nonlinear ptes
             entry = pte_to_swp_entry(pte)
             swap_duplicate(k, entry)
             dst_mm.on_mmlist = True
-            if is_migration_entry(entry, k.swp_types):
-                k.stat("fork_copied_migration_entry")
-                copy_migration_entry(k, src_mm, dst_mm, vma, addr, entry, rss)
-                pte = src_mm.pgtable[vpn]
+            # 0697212a "add R/W migration entries": a WRITE entry in a COW mapping must not
+            # let parent and child share a writable page after migration: both become READ.
+            if k.cfg.fork_downgrades_write_entry and is_write_migration_entry(entry, k.swp_types) \
+                    and is_cow_mapping(vm_flags):
+                pte = swp_entry_to_pte(make_migration_entry_read(entry, k.swp_types))
+                src_mm.pgtable[vpn] = pte
         dst_mm.pgtable[vpn] = pte
         return
     if is_cow_mapping(vm_flags):
@@ -431,15 +434,11 @@ def copy_one_pte(k, dst_mm, src_mm, vma, addr: int, rss: list) -> None:
     dst_mm.pgtable[vpn] = pte
 
 
-def copy_migration_entry(k, src_mm, dst_mm, vma, addr: int, entry: int, rss: list) -> None:
-    """fork() meets a migration entry: the R/W patch's rule and the 3.3 rss fix."""
-    # 0697212a "add R/W migration entries": a WRITE entry in a COW mapping must not let
-    # parent and child share a writable page after migration: make both READ.
-    if k.cfg.fork_downgrades_write_entry and is_write_migration_entry(entry, k.swp_types) \
-            and is_cow_mapping(vma.vm_flags):
-        src_mm.pgtable[addr >> PAGE_SHIFT] = swp_entry_to_pte(
-            make_migration_entry_read(entry, k.swp_types))
-    # 3.3, "mm: fix rss count leakage during migration": count the entry's page in the child.
+def migration_entry_rss(k, dst_mm, entry: int, rss: dict) -> None:
+    """The child got a migration entry: does its rss count the entry's page?  2.6.18 does
+    not (the model records the drift); 3.3's "mm: fix rss count leakage during migration"
+    does, inside copy_one_pte; V2 had the page out of anon_rss while its entry was in place.
+    The model asks here, once per entry copied, so that copy_one_pte stays as 2.6.18 wrote it."""
     i = 1 if k.entry_page_anon(swp_offset(entry)) else 0
     if rss_on_migration(k, bool(i)):
         pass                         # V2: the entry is out of anon_rss until its restore
@@ -451,11 +450,15 @@ def copy_migration_entry(k, src_mm, dst_mm, vma, addr: int, entry: int, rss: lis
 
 def copy_page_range(k, dst_mm, src_mm, vma) -> None:
     """Copy every non-empty pte of vma from the parent to the child (copy_pte_range)."""
-    rss = [0, 0]                                   # [file, anon], as the kernel's rss[]
-    src = src_mm.pgtable
+    rss = {0: 0, 1: 0}                             # [file, anon], as the kernel's rss[]
+    src, dst = src_mm.pgtable, dst_mm.pgtable
     for vpn in range(vma.vm_start >> PAGE_SHIFT, vma.vm_end >> PAGE_SHIFT):
         if vpn in src:
             copy_one_pte(k, dst_mm, src_mm, vma, vpn << PAGE_SHIFT, rss)
+            pte = dst.get(vpn, 0)
+            if is_swap_pte(pte) and is_migration_entry(pte_to_swp_entry(pte), k.swp_types):
+                k.stat("fork_copied_migration_entry")
+                migration_entry_rss(k, dst_mm, pte_to_swp_entry(pte), rss)
     dst_mm.file_rss += rss[0]
     dst_mm.anon_rss += rss[1]
 

@@ -19,7 +19,8 @@ from .eras import NotInThisKernel
 from .mm import rss_on_migration
 from .page import (PG_active, PG_dirty, PG_error, PG_private, PG_referenced, PG_swapcache,
                    PG_uptodate, Page, PageAnon, PageDirty, PagePrivate, PageSwapCache,
-                   TestSetPageLocked, page_count, page_mapcount, page_mapped, unlock_page)
+                   SetPageSwapCache, TestSetPageLocked, get_page, page_count, page_index,
+                   page_mapcount, page_mapped, put_page_testzero, set_page_private, unlock_page)
 from .page_alloc import OutOfMemory, alloc_pages_node
 from .pgtable import PAGE_SHIFT, is_swap_pte, mk_pte, pte_mkold, pte_mkwrite
 from .rmap import (SWAP_FAIL, file_pages_keep_entries, page_add_anon_rmap, page_add_file_rmap,
@@ -31,7 +32,7 @@ from .swap import lru_cache_add, lru_cache_add_active, page_cache_release, set_p
 from .swapops import (BUG, is_migration_entry, is_write_migration_entry,
                       migration_entry_to_page, pte_to_swp_entry)
 
-EAGAIN, ENOMEM, EPERM, EBUSY = errno.EAGAIN, errno.ENOMEM, errno.EPERM, errno.EBUSY
+EAGAIN, ENOMEM, EPERM, EBUSY, ENODEV = errno.EAGAIN, errno.ENOMEM, errno.EPERM, errno.EBUSY, errno.ENODEV
 
 
 # -- Isolation and putback ------------------------------------------------------------
@@ -41,7 +42,7 @@ def migrate_prep(k) -> int:
     swap device, since its migration borrowed swap entries (era decision needs_swap); 2.6.18's
     only drains the per-CPU LRU lists (lru_add_drain_all), which the model does not have."""
     if k.cfg.needs_swap and nr_swap_pages(k) <= 0:
-        return -errno.ENODEV
+        return -ENODEV
     return 0
 
 
@@ -165,17 +166,17 @@ def migrate_page_move_mapping(k, mapping, newpage: Page, page: Page) -> int:
             k.stat("migrate_count_mismatch")
             return -EAGAIN
         return 0
-    index = page.private if mapping.id == 0 else page.index
+    index = page_index(page)
     if page_count(page) != 2 + (1 if PagePrivate(page) else 0) or \
             mapping.page_tree.get(index) != page.pfn:
         k.stat("migrate_count_mismatch")
         return -EAGAIN
-    newpage._count += 1                               # get_page(newpage): the cache's ref
+    get_page(newpage)                                 # the cache's reference on newpage
     if PageSwapCache(page):
-        newpage.flags |= 1 << PG_swapcache
-        newpage.private = page.private
+        SetPageSwapCache(newpage)
+        set_page_private(newpage, page.private)
     mapping.page_tree[index] = newpage.pfn
-    page._count -= 1                                  # __put_page(page): cache ref gone
+    put_page_testzero(page)                           # __put_page(page): the cache's ref gone (never the last)
     k.stat("radix_updates")
     return 0
 

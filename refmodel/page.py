@@ -128,6 +128,22 @@ def PageReserved(page: Page) -> bool:
     return bool(page.flags & (1 << PG_reserved))
 
 
+def SetPageSwapCache(page: Page) -> None:
+    """Mark the page as a swap-cache page (its ->private then holds its swap entry)."""
+    page.flags |= 1 << PG_swapcache
+
+
+def set_page_private(page: Page, value: int) -> None:
+    """set_page_private(): the page's ->private word (a swap-cache page's swap entry)."""
+    page.private = value
+
+
+def page_index(page: Page) -> int:
+    """page_index(): where the page sits in its address_space's radix tree -- its swap entry
+    for a swap-cache page, else ->index."""
+    return page.private if PageSwapCache(page) else page.index
+
+
 def get_page(page: Page) -> None:
     """Take a reference; the page must already be in use."""
     if page._count <= 0:

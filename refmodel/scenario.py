@@ -279,17 +279,23 @@ def reclaim(scene, who, addr):
     return scene.machine.reclaim(scene.proc(who), scene.addr(addr))
 
 
-def call_args(args) -> list:
-    """The arguments of a "call" step: JSON values, and {"SwapTypes": [max, read, write]}."""
-    return [SwapTypes(*a["SwapTypes"]) if isinstance(a, dict) and set(a) == {"SwapTypes"} else a
-            for a in args]
+def call_args(args, k=None) -> list:
+    """The arguments of a "call" step: JSON values, {"SwapTypes": [max, read, write]}, and
+    {"kernel": true} for the machine's kernel (the `k` of a kernel function)."""
+    def one(a):
+        if isinstance(a, dict) and set(a) == {"SwapTypes"}:
+            return SwapTypes(*a["SwapTypes"])
+        if isinstance(a, dict) and a == {"kernel": True} and k is not None:
+            return k
+        return a
+    return [one(a) for a in args]
 
 
 @verb("call")
 def call(scene, name, args=()):
     """A kernel function called by name with plain arguments (an override, if one is in)."""
     mod, _ = kernel_function(name)
-    return getattr(mod, name)(*call_args(args))
+    return getattr(mod, name)(*call_args(args, scene.machine.k))
 
 
 SWAP_RESULTS = {SWAP_SUCCESS: "SWAP_SUCCESS", SWAP_AGAIN: "SWAP_AGAIN", SWAP_FAIL: "SWAP_FAIL"}

@@ -9,6 +9,7 @@ that use the slot, and slots[offset] holds the bytes written there.  Slot 0 is t
 import errno
 from itertools import chain
 
+from .kernel import printk
 from .page import Page, PageLocked, PagePrivate, PageSwapCache, PageWriteback, TestSetPageLocked, page_count, page_mapcount, unlock_page
 from .swap import page_cache_release, set_page_dirty
 from .swapops import BUG, is_migration_entry, swp_entry, swp_offset, swp_type
@@ -80,13 +81,26 @@ def get_swap_page(k) -> int:
     return 0
 
 
+def nr_swapfiles(k) -> int:
+    """nr_swapfiles: how many swap types have ever been set up (swapon)."""
+    return len(k.swap_info)
+
+
 def swap_info_get(k, entry: int):
-    """The area an entry belongs to, or None for a bad entry."""
+    """The area an entry belongs to, or None for a bad entry (the kernel logs which kind of
+    bad, as "swap_free: Bad swap file entry 3fffffffffff"; the null entry is silent)."""
+    if not entry:
+        return None
     t = swp_type(entry)
-    if t >= len(k.swap_info):
+    if t >= nr_swapfiles(k):
+        printk(k, f"swap_free: Bad swap file entry {entry:08x}")
         return None
     si = k.swap_info[t]
-    if swp_offset(entry) >= si.max or swp_offset(entry) not in si.swap_map:
+    if swp_offset(entry) >= si.max:
+        printk(k, f"swap_free: Bad swap offset entry {entry:08x}")
+        return None
+    if swp_offset(entry) not in si.swap_map:
+        printk(k, f"swap_free: Unused swap offset entry {entry:08x}")
         return None
     return si
 
@@ -114,15 +128,21 @@ def swap_free(k, entry: int) -> None:
 
 
 def swap_duplicate(k, entry: int) -> int:
-    """One more user of a swap slot (fork copying a swap pte).  Migration entries hold no
-    count: 2.6.18 returns 1 for them at once."""
+    """One more user of a swap slot (fork copying a swap pte): 1, or 0 for an entry that
+    names no slot in use.  Migration entries hold no count: 2.6.18 returns 1 for them at
+    once.  A count that reaches SWAP_MAP_MAX stays there (the slot is then freed only by
+    swapoff)."""
     if is_migration_entry(entry, k.swp_types):
         return 1
-    si = swap_info_get(k, entry)
-    if si is None:
+    t = swp_type(entry)
+    if t >= nr_swapfiles(k):
+        printk(k, f"swap_dup: Bad swap file entry {entry:08x}")
         return 0
-    si.swap_map[swp_offset(entry)] = min(si.swap_map[swp_offset(entry)] + 1, SWAP_MAP_MAX)
-    return 1
+    si, offset = k.swap_info[t], swp_offset(entry)
+    if offset < si.max and si.swap_map.get(offset, 0):
+        si.swap_map[offset] = min(si.swap_map[offset] + 1, SWAP_MAP_MAX)
+        return 1
+    return 0
 
 
 def page_swapcount(k, page: Page) -> int:

@@ -17,6 +17,7 @@ are cleared.  The output is byte-for-byte deterministic (nbformat's own layout: 
 one-space indent, a final newline), so `--check` can tell a stale learner notebook.
 
     python -m refmodel.grading.generate            write exercises/exN-*.ipynb (make exercises)
+                                                   and the table of docs/exercises.md
     python -m refmodel.grading.generate --check    exit 1 if one differs from its source
 """
 
@@ -148,15 +149,54 @@ def generated(source_dir: Path = SOURCE_DIR, out_dir: Path = OUT_DIR) -> dict:
     return {Path(out_dir) / p.name: dumps(learner_notebook(p)) for p in sources(source_dir)}
 
 
+# -- the table of exercises in docs/exercises.md ----------------------------------------------
+
+DATA = ROOT / "refmodel" / "data" / "exercises.json"
+DOCS = ROOT / "docs" / "exercises.md"
+TABLE_BEGIN = ("<!-- the table of exercises: made from refmodel/data/exercises.json by "
+               "`make exercises` (python -m refmodel.grading.generate); do not edit by hand -->")
+TABLE_END = "<!-- end of the table of exercises -->"
+
+
+def exercise_table(data_path: Path = DATA) -> str:
+    """The markdown table of every exercise: id, patch, topic, functions, chapter, points."""
+    exs = json.loads(Path(data_path).read_text(encoding="utf-8"))["exercises"]
+    rows = ["| id | patch | topic | the learner writes | chapter | cases | points |",
+            "|---|---|---|---|---|---|---|"]
+    for ex in sorted(exs, key=lambda e: (len(e), e)):
+        body = exs[ex]
+        chapter = body.get("chapter", "")
+        cases = body.get("cases", [])
+        rows.append(
+            f"| [{ex}](../{body['notebook']}) | {body.get('patch', '')} | {body['title']} | "
+            + ", ".join(f"`{f}`" for f in body["functions"]) + " | "
+            + (f"[{chapter.split('/')[-1]}](../{chapter}.ipynb)" if chapter else "") + " | "
+            + f"{len(cases)} | {sum(c.get('points', 1) for c in cases):g} |")
+    return "\n".join(rows) + "\n"
+
+
+def with_table(docs_text: str, table: str) -> str:
+    """docs_text with the text between the table's markers replaced by table."""
+    if TABLE_BEGIN not in docs_text or TABLE_END not in docs_text:
+        raise SourceError(f"{DOCS.name} has no table markers ({TABLE_BEGIN!r} ... {TABLE_END!r})")
+    head, rest = docs_text.split(TABLE_BEGIN, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    return f"{head}{TABLE_BEGIN}\n{table}{TABLE_END}{tail}"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true",
                     help="write nothing; exit 1 if a learner notebook is not what its source makes")
     ap.add_argument("--source", type=Path, default=SOURCE_DIR)
     ap.add_argument("--out", type=Path, default=OUT_DIR)
+    ap.add_argument("--docs", type=Path, default=DOCS,
+                    help="the markdown file whose table of exercises is made from exercises.json")
     a = ap.parse_args(argv)
     try:
         made = generated(a.source, a.out)
+        if a.docs.exists():
+            made[a.docs] = with_table(a.docs.read_text(encoding="utf-8"), exercise_table())
     except (SourceError, json.JSONDecodeError) as e:
         print(f"make-exercises: {e}", file=sys.stderr)
         return 2

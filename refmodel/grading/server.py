@@ -151,6 +151,14 @@ def encode_constant(api, value):
 
 # -- the server -------------------------------------------------------------------------------------
 
+def _has(obj, key) -> bool:
+    """Is key an entry of a dict-like kind?  A list kind (swap_info[]) is indexed by
+    position: 0 <= key < len, never a negative index."""
+    if isinstance(obj, list):
+        return isinstance(key, int) and 0 <= key < len(obj)
+    return key in obj
+
+
 class Server:
     """Serves the learner's requests against the model, and calls the learner's functions
     for the model (through a peer)."""
@@ -338,20 +346,20 @@ class Server:
                 default = self.dec(msg["args"][1])
                 if isinstance(default, Ref):
                     raise RequestError("TypeError", "the default of get() must be a plain value")
-                if key in ref.obj:
+                if _has(ref.obj, key):
                     return self.enc(ref.obj[key], mapping["value"])
                 return self.plain(default)
             key = self.check(self.dec(msg.get("key")), mapping["key"], f"{ref.kind} key")
             if op == "contains":
-                return key in ref.obj
+                return _has(ref.obj, key)
             if op == "getitem":
-                if key not in ref.obj:
+                if not _has(ref.obj, key):
                     raise KeyError(key)
                 return self.enc(ref.obj[key], mapping["value"])
             if not mapping.get("write"):
                 raise RequestError("TypeError", f"a {ref.kind} is read-only in this exercise")
             if op == "delitem":
-                if key not in ref.obj:
+                if isinstance(ref.obj, list) or not _has(ref.obj, key):
                     raise KeyError(key)
                 del ref.obj[key]
                 return None

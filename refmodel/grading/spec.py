@@ -63,6 +63,12 @@ class ExerciseAPI:
             if spec is None:
                 raise SpecError(f"{exercise_id}: no kind {kind!r}")
             self.kinds[kind] = dict(spec, cls=_resolve(spec["class"]))
+        for kind, spec in self.kinds.items():
+            # An attribute whose kind this exercise does not give is not there at all (the
+            # kernel's swap_info[] exists only for the exercises that list its kind).
+            if "read" in spec:
+                spec["read"] = {a: t for a, t in spec["read"].items() if self._given(t)}
+                spec["write"] = [a for a in spec.get("write", []) if a in spec["read"]]
         self.values = {}
         for name in api.get("values", []):
             spec = cat["values"][name]
@@ -84,6 +90,10 @@ class ExerciseAPI:
             for p in sig["params"]:
                 self.check_type_name(p[1])
             self.check_type_name(sig["returns"])
+
+    def _given(self, t: str) -> bool:
+        base = t.rstrip("?")
+        return base in self.kinds or base not in catalogue()["kinds"]
 
     def check_type_name(self, t: str) -> None:
         base = t.rstrip("?")

@@ -20,8 +20,8 @@ import errno
 from ..migrate import (migrate_max_passes, migrate_page_copy, move_to_lru, page_mapping,
                        rmap_anchor)
 from ..migrate import migrate_prep  # noqa: F401  2.6.17's is 2.6.18's with needs_swap (eras.py)
-from ..page import (PG_swapcache, PageAnon, PageSwapCache, TestSetPageLocked, page_count,
-                    page_mapcount, page_mapped, unlock_page)
+from ..page import (PG_swapcache, PageAnon, PageSwapCache, TestSetPageLocked, get_page,
+                    page_count, page_mapcount, page_mapped, unlock_page)
 from ..page_alloc import OutOfMemory, alloc_pages_node
 from ..pgtable import PAGE_SHIFT, mk_pte, pte_mkold
 from ..rmap import SWAP_FAIL, page_add_anon_rmap, try_to_unmap, vma_address
@@ -39,30 +39,37 @@ def check_era(machine) -> None:
 
 
 def remove_from_swap(k, page) -> None:
-    """Turn every swap pte for page's slot back into a pte to page, then leave the cache.
-
-    The restored ptes come from vm_page_prot, old: a private writable mapping gets them
-    read-only, like any swapped-in page (unuse_pte)."""
-    entry = page.private
+    """Turn every swap pte for page's slot back into a pte to page, then leave the cache:
+    remove_vma_swap() for each vma of the page's anon_vma."""
     anchor = rmap_anchor(k, page)
-    swap_pte = swp_entry_to_pte(entry)
     k.stat("rmap_walks")                         # the anon_vma walk (remove_vma_swap per vma)
     if anchor is not None:
         for vma in list(anchor[2]):
-            addr = vma_address(page, vma)
-            if addr is None:
-                continue
-            mm = vma.vm_mm
-            vpn = addr >> PAGE_SHIFT
-            if mm.pgtable.get(vpn) != swap_pte:
-                continue
-            page._count += 1
-            mm.pgtable[vpn] = pte_mkold(mk_pte(page, vma.vm_page_prot))
-            k.stat("pte_writes")
-            page_add_anon_rmap(page, vma, addr)
-            swap_free(k, entry)
-            mm.anon_rss += 1
+            remove_vma_swap(k, vma, page)
     delete_from_swap_cache(k, page)
+
+
+def remove_vma_swap(k, vma, page) -> None:
+    """In one vma, the swap pte for page's slot (if vma maps one where the page belongs)
+    becomes a pte to page again, and the slot loses that use (mm/swapfile.c: unuse_vma()
+    then unuse_pte(), as swapoff does).
+
+    The pte comes from vm_page_prot, old: a private writable mapping gets it read-only,
+    like any swapped-in page.  (The kernel returns whether it found the pte; nobody reads it.)"""
+    entry = page.private
+    addr = vma_address(page, vma)
+    if addr is None:
+        return
+    mm = vma.vm_mm
+    vpn = addr >> PAGE_SHIFT
+    if mm.pgtable.get(vpn) != swp_entry_to_pte(entry):
+        return
+    mm.anon_rss += 1
+    get_page(page)
+    mm.pgtable[vpn] = pte_mkold(mk_pte(page, vma.vm_page_prot))
+    k.stat("pte_writes")
+    page_add_anon_rmap(page, vma, addr)
+    swap_free(k, entry)
 
 
 def migrate_page_remove_references(k, newpage, page, nr_refs: int) -> int:

@@ -3,7 +3,7 @@
     python tests/grading/batch.py DIR [-n 100] [-s SEED]
     python -m refmodel.grade DIR/* --out DIR/_out -j 2
 
-Each submission is a folder with the four exercise notebooks: with probability 0.4 all
+Each submission is a folder with every exercise's notebook: with probability 0.4 all
 right, 0.4 one realistic wrong answer per exercise (tests/grading/wrong_answers.py), 0.2
 one exercise whose function loops forever (the rest right).  Prints its seed first.
 """
@@ -18,13 +18,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import submissions as S            # noqa: E402
 import wrong_answers as W          # noqa: E402
 
-FILES = {"ex1": "ex1-migration-entries.ipynb", "ex2": "ex2-remove-migration-pte.ipynb",
-         "ex3": "ex3-change-pte-range.ipynb", "ex4": "ex4-try-to-unmap-one.ipynb"}
+from refmodel.exercises import exercises  # noqa: E402
+
+FILES = {ex: Path(body["notebook"]).name for ex, body in sorted(exercises().items())}
 RIGHT = S.RIGHT
 LOOPS = {"ex1": ("def swp_entry(type_, offset):\n    while True:\n        pass\n", S.EX1_RIGHT[1]),
          "ex2": S.EX2_LOOPS,
          "ex3": ("def change_pte_range(k, mm, start, end, newprot):\n    while True:\n        pass\n",),
          "ex4": ("def try_to_unmap_one(k, page, vma, migration):\n    while True:\n        pass\n",)}
+for _ex, _body in exercises().items():      # the others: the right answer, its first function looping
+    if _ex not in LOOPS:
+        _fn = _body["functions"][0]
+        LOOPS[_ex] = (S.RIGHT[_ex][0] + f"\n\ndef {_fn}(*args):\n    while True:\n        pass\n",) + S.RIGHT[_ex][1:]
 
 
 def build(dest: Path, n: int, seed: int) -> dict:

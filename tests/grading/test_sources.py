@@ -44,15 +44,41 @@ def test_the_committed_learner_notebooks_are_what_the_generator_makes():
 def test_the_generator_is_deterministic_and_writes_only_into_its_out_folder(tmp_path):
     out1, out2 = tmp_path / "a", tmp_path / "b"
     out1.mkdir(), out2.mkdir()
-    assert G.main(["--out", str(out1)]) == 0
-    assert G.main(["--out", str(out2)]) == 0
+    nodocs = str(tmp_path / "no-docs.md")
+    assert G.main(["--out", str(out1), "--docs", nodocs]) == 0
+    assert G.main(["--out", str(out2), "--docs", nodocs]) == 0
     names = sorted(p.name for p in out1.iterdir())
     assert names == sorted(p.name for p in G.sources())
     for n in names:
         assert (out1 / n).read_bytes() == (out2 / n).read_bytes() == \
             (S.ROOT / "exercises" / n).read_bytes()
     (out1 / names[0]).write_text("{}")
-    assert G.main(["--check", "--out", str(out1)]) == 1          # a stale notebook is told
+    assert G.main(["--check", "--out", str(out1), "--docs", nodocs]) == 1          # a stale notebook is told
+
+
+def test_the_table_of_exercises_in_the_docs_is_current_and_complete():
+    text = G.DOCS.read_text(encoding="utf-8")
+    assert G.with_table(text, G.exercise_table()) == text, "run `make exercises`: docs/exercises.md's table is stale"
+    table = G.exercise_table()
+    for ex, body in EXERCISES.items():
+        row = next(r for r in table.splitlines() if r.startswith(f"| [{ex}]("))
+        assert body["patch"] in row and body["chapter"].split("/")[-1] in row
+        assert row.endswith(f"| {len(body['cases'])} | {sum(c.get('points', 1) for c in body['cases']):g} |")
+    with pytest.raises(G.SourceError, match="no table markers"):
+        G.with_table("# no table here\n", table)
+
+
+def test_every_notebook_links_its_chapter_and_says_how_long_it_takes():
+    """exercises.json's chapter is the page the book links to the exercise from; the notebook
+    links back to it ({doc}, resolved by the book's build), and the chapter is in the book."""
+    toc = (S.ROOT / "_toc.yml").read_text(encoding="utf-8")
+    for ex, body in EXERCISES.items():
+        assert f"file: {body['chapter']}" in toc, (ex, body["chapter"])
+        assert f"file: {body['notebook'][:-len('.ipynb')]}" in toc, (ex, "learner notebook not in _toc.yml")
+        nb = json.loads((S.ROOT / body["notebook"]).read_text(encoding="utf-8"))
+        text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        assert f"{{doc}}`../{body['chapter']}`" in text, (ex, "no link back to its chapter")
+        assert "**Time:**" in text and "elixir.bootlin.com/linux/v2.6.1" in text, ex
 
 
 def test_a_learner_notebook_has_no_solution_no_output_and_the_sources_ids_and_tags():
@@ -127,7 +153,7 @@ def test_markers_outside_a_student_cell_are_refused(tmp_path):
     (tmp_path / "src" / "ex1-bad.ipynb").write_text(json.dumps(src))
     with pytest.raises(G.SourceError, match="not tagged 'student'"):
         G.generated(tmp_path / "src", tmp_path)
-    assert G.main(["--source", str(tmp_path / "src"), "--out", str(tmp_path)]) == 2
+    assert G.main(["--source", str(tmp_path / "src"), "--out", str(tmp_path), "--docs", str(tmp_path / "x.md")]) == 2
     assert not (tmp_path / "ex1-bad.ipynb").exists()
 
 

@@ -98,7 +98,83 @@ EX4 = {
                "rss counters are not updated"),
 }
 
-WRONG = {"ex1": EX1, "ex2": EX2, "ex3": EX3, "ex4": EX4}
+# -- ex5..ex8 (issue #13) ----------------------------------------------------------------
+
+R5, R6, R7, R8 = S.RIGHT["ex5"][0], S.RIGHT["ex6"][0], S.RIGHT["ex7"][0], S.RIGHT["ex8"][0]
+
+EX5 = {
+    "dup-no-migration-check": ((_sub(R5, "    if is_migration_entry(entry, k.swp_types):\n        return 1\n", ""),),
+                               "swap_duplicate as before the series: a migration entry is a bad swap entry (and the kernel log says so at every fork)"),
+    "free-no-migration-check": ((_sub(R5, "    if is_migration_entry(entry, k.swp_types):\n        return\n", ""),),
+                                "free_swap_and_cache as before the series: munmap of a migration entry complains in the kernel log"),
+    "dup-returns-0": ((_sub(R5, "    if is_migration_entry(entry, k.swp_types):\n        return 1\n",
+                            "    if is_migration_entry(entry, k.swp_types):\n        return 0\n"),),
+                      "a migration entry 'is not duplicated': 0, the answer for a bad entry (fork ignores it; the contract does not)"),
+    "dup-counts-migration-entry": ((_sub(R5, "    if is_migration_entry(entry, k.swp_types):\n        return 1\n", "")
+                                    .replace("    if type_ >= nr_swapfiles(k):", "    if type_ >= nr_swapfiles(k) and False:"),),
+                                   "no type check at all: swap_info[30] of a machine with one swap area"),
+    "dup-no-slot-check": ((_sub(R5, "    if offset < si.max and si.swap_map.get(offset, 0):", "    if offset < si.max:"),),
+                          "swap_duplicate revives a free slot (no check that it is in use)"),
+    "free-always-drops-cache": ((_sub(R5, "(one_user or vm_swap_full(k))", "True"),),
+                                "the swap-cache page is dropped even while another process maps it"),
+    "free-never-drops-cache": ((_sub(R5, "    if si is not None and swap_entry_free(k, si, swp_offset(entry)) == 1:",
+                                     "    if si is not None and swap_entry_free(k, si, swp_offset(entry)) == 1 and False:"),),
+                               "the last swap pte goes, yet the page stays in the swap cache, unused"),
+    "free-count-zero": ((_sub(R5, "swap_entry_free(k, si, swp_offset(entry)) == 1", "swap_entry_free(k, si, swp_offset(entry)) == 0"),),
+                        "looks for the cache page when the count reaches 0 (it is 1: the cache's own use)"),
+}
+
+EX6 = {
+    "prep-never-needs-swap": ((_sub(R6, "    if migration_through_swapcache(k) and nr_swap_pages(k) <= 0:\n        return -ENODEV\n", ""),),
+                              "2.6.18's migrate_prep in 2.6.17: without swap, every page fails add_to_swap instead of a clean -ENODEV"),
+    "prep-always-needs-swap": ((_sub(R6, "    if migration_through_swapcache(k) and nr_swap_pages(k) <= 0:",
+                                     "    if nr_swap_pages(k) <= 0:"),),
+                               "2.6.17's migrate_prep kept in 2.6.18: no migration without a swap device"),
+    "gives-write-back": ((_sub(R6, "mm.pgtable[vpn] = pte_mkold(mk_pte(page, vma.vm_page_prot))",
+                               "mm.pgtable[vpn] = pte_mkold(mk_pte(page, vma.vm_page_prot)) | (2 if vma.vm_flags & 2 else 0)"),),
+                         "the restored pte is writable in a writable vma (2.6.17 could not know: a swap pte has no write bit)"),
+    "no-swap-free": ((_sub(R6, "    swap_free(k, entry)\n", ""),), "the slot keeps the use of the pte it no longer has"),
+    "no-rss": ((_sub(R6, "    mm.anon_rss += 1\n", ""),), "anon_rss not given back (try_to_unmap took it)"),
+    "no-pte-check": ((_sub(R6, "    if mm.pgtable.get(vpn) != swp_entry_to_pte(entry):\n        return\n", ""),),
+                     "replaces whatever pte is there (the child's own copy too)"),
+    "young-pte": ((_sub(R6, "pte_mkold(mk_pte(page, vma.vm_page_prot))", "mk_pte(page, vma.vm_page_prot)"),),
+                  "the restored pte is young"),
+}
+
+EX7 = {
+    "anon-count-2": ((_sub(R7, "        if page_count(page) != 1:", "        if page_count(page) != 2:"),),
+                     "an anonymous page expected at count 2, as if a mapping held it"),
+    "anon-no-check": ((_sub(R7, "        if page_count(page) != 1:\n            return -EAGAIN\n", ""),),
+                      "no count check for anonymous pages: a page get_user_pages holds moves under it"),
+    "file-count-1": ((_sub(R7, "    expected = 2 + (1 if PagePrivate(page) else 0)", "    expected = 1 + (1 if PagePrivate(page) else 0)"),),
+                     "the page cache's own reference forgotten: a page-cache page is expected at count 1"),
+    "file-count-at-least": ((_sub(R7, "page_count(page) != expected", "page_count(page) < expected"),),
+                            "'at least 2': a pinned page-cache page moves under its pin"),
+    "no-get-newpage": ((_sub(R7, "    get_page(newpage)\n", ""),), "the radix tree's reference on the new page is not taken"),
+    "no-put-page": ((_sub(R7, "    put_page_testzero(page)\n", ""),), "the radix tree's reference on the old page is not dropped"),
+    "index-not-swap-aware": ((_sub(R7, "    index = page_index(page)", "    index = page.index"),),
+                             "page->index for a swap-cache page (its slot is its swap entry)"),
+    "no-swapcache-handover": ((_sub(R7, "    if PageSwapCache(page):\n        SetPageSwapCache(newpage)\n        set_page_private(newpage, page.private)\n", ""),),
+                              "the new page is not marked as the swap cache's, nor given the swap entry"),
+}
+
+EX8 = {
+    "no-downgrade": ((_sub(R8, "            if is_write_migration_entry(entry, k.swp_types) and is_cow_mapping(vma.vm_flags):\n"
+                               "                pte = swp_entry_to_pte(make_migration_entry_read(entry, k.swp_types))\n"
+                               "                src_mm.pgtable[vpn] = pte\n", ""),),
+                     "the RFC's copy_one_pte: a WRITE entry is copied as it is (parent and child end up sharing a writable page)"),
+    "child-only-downgrade": ((_sub(R8, "                src_mm.pgtable[vpn] = pte\n", ""),),
+                             "only the child's entry becomes READ; the parent keeps WRITE"),
+    "no-swap-duplicate": ((_sub(R8, "            swap_duplicate(k, entry)\n", ""),), "the child's swap pte takes no use of the slot"),
+    "parent-stays-writable": ((_sub(R8, "        pte = pte_wrprotect(pte)\n        src_mm.pgtable[vpn] = pte\n",
+                                    "        src_mm.pgtable[vpn] = pte\n        pte = pte_wrprotect(pte)\n"),),
+                              "only the child's pte is write-protected: the parent writes into the page the child still maps"),
+    "all-rss-anon": ((_sub(R8, "rss[1 if PageAnon(page) else 0] += 1", "rss[1] += 1"),), "every page counted as anonymous"),
+    "no-page-dup-rmap": ((_sub(R8, "    page_dup_rmap(page)\n", ""),), "the page's mapcount does not count the child's pte"),
+    "young-child-pte": ((_sub(R8, "    pte = pte_mkold(pte)\n", ""),), "the child's pte stays young"),
+}
+
+WRONG = {"ex1": EX1, "ex2": EX2, "ex3": EX3, "ex4": EX4, "ex5": EX5, "ex6": EX6, "ex7": EX7, "ex8": EX8}
 
 
 # ex9 (cases) and ex10 (the explorer): the waiting side.  Each must lose points in both.
