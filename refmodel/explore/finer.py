@@ -18,20 +18,20 @@ from ..sched import step
 class UnlockedReadFault(user_access):
     """A user access whose fault meets a migration entry in one step (the unlocked read of
     handle_pte_fault, do_swap_page) and takes the pte lock for migration_entry_wait in the
-    next (migration_entry_wait_locked)."""
+    next (migration_entry_wait_locked).  The era's decision (fault_on_migration_entry) is
+    read where it always is: only 2.6.18's branch calls migration_entry_wait_start."""
     __slots__ = ()
 
-    def fault_on_migration_entry(self, k, mm):
-        if k.cfg.fault_on_migration_entry != "migration_entry_wait":
-            return super().fault_on_migration_entry(k, mm)
+    def migration_entry_wait_start(self, k, mm):
+        """do_swap_page's call: no pte lock yet; the next step takes it."""
         self.pc = "migration_entry_wait_locked"      # orig_pte: what the unlocked read saw
-        return None
 
     @step(dead=("pfn",))
     def migration_entry_wait_locked(self, k):
-        """migration_entry_wait, from pte_offset_map_lock to the unlock: the model's
-        migration_entry_wait_start (the re-check, get_page), now a step of its own."""
-        return self.migration_entry_wait_start(k, k.mms[self.mm])
+        """migration_entry_wait, from pte_offset_map_lock to the unlock: the kernel path's own
+        migration_entry_wait_start (the re-check, get_page; a learner's, if one is plugged
+        in), now a step of its own."""
+        return user_access.migration_entry_wait_start(self, k, k.mms[self.mm])
 
 
 CLASSES = {c.__name__: c for c in (UnlockedReadFault,)}
