@@ -304,6 +304,7 @@ def explore_feedback(case: dict, functions: dict, hidden: bool = False) -> tuple
 
 
 def race_result(case: dict, functions: dict, hidden: bool = False) -> "CaseResult":
+    """A race case's CaseResult: all its points or none, with the explorer's feedback."""
     pts = case.get("points", 1)
     ok, feedback = explore_feedback(case, functions, hidden)
     return CaseResult(case["name"], case.get("title", case["name"]), pts if ok else 0, pts,
