@@ -520,7 +520,7 @@ class Server:
 
 
 def check_step_name(path, pc) -> None:
-    """A RequestError unless pc names a step of path's class (or "done")."""
+    """A RequestError unless pc names a declared step (@step) of path's class."""
     if hasattr(getattr(type(path), pc, None), "step_facts"):
         return
     raise RequestError("ValueError", f"{pc[:40]!r} is not a step of this kernel path: "
