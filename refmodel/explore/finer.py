@@ -5,7 +5,7 @@ Instruments (used by the race exercises and their explorer configurations, data
 migration_entry_wait in the same step: the re-check under the pte lock always sees what the
 read saw.  In Linux 2.6.18 handle_pte_fault reads the pte WITHOUT the pte lock and
 do_swap_page hands it to migration_entry_wait, which takes the lock and reads it again
-(https://elixir.bootlin.com/linux/v2.6.18/source/mm/memory.c#L1934, mm/migrate.c#L258): in
+(mm/memory.c line 1934 and mm/migrate.c line 258 at v2.6.18; docs/verified-facts.md A10): in
 between, another CPU can finish the migration, free the old page, or unmap the address.
 UnlockedReadFault puts that window in, so that the explorer can schedule into it.  Like a
 mutant, it adds no slots (the explorer may swap the class of a path the kernel created).
