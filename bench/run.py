@@ -412,7 +412,8 @@ LEARNER_GRADE_TARGET_S = 10.0     # grading every exercise of one learner, jaile
 
 def _is_race(body: dict) -> bool:
     """A race exercise runs the explorer in its check (exercises.json says so)."""
-    return bool(body.get("race") or body.get("explore") or body.get("kind") == "race")
+    return bool(body.get("race") or body.get("explore") or body.get("kind") == "race"
+                or any("explore" in case for case in body.get("cases", ())))
 
 
 @benchmark("exercises")
@@ -475,6 +476,61 @@ def bench_exercises(sz: Sizes) -> list:
                     f"n = notebooks; jailed learner processes; cpu is the grader's only; median of "
                     f"{repeats}; target <= {LEARNER_GRADE_TARGET_S:g} s "
                     f"({'met' if t <= LEARNER_GRADE_TARGET_S else 'NOT met'})"))
+    return rows
+
+
+@benchmark("race-exercises")
+def bench_race_exercises(sz: Sizes) -> list:
+    """Issue #13, the race exercise: how often the explorer calls the learner's code in
+    ex10's check (once per new state of the faulting thread, its jailed round trip ~70 µs),
+    and grading ex9's and ex10's source notebooks alone, each in its jailed process."""
+    from refmodel import exercises as E
+    from refmodel.grading.grader import Options, grade_notebook_bytes
+    from refmodel.grading.generate import SOURCE_DIR, solution_cells
+    from refmodel.grading.sandbox import Slot, choose_tier
+    rows, repeats = [], 1 if sz.quick else REPEATS
+    meta = E.exercises()["ex10"]
+    ns = dict(E.api("ex10"))
+    for c in solution_cells(SOURCE_DIR / Path(meta["notebook"]).name):
+        exec(compile(c, "ex10 solution", "exec"), ns)
+    races = [c for c in meta["cases"] if "explore" in c]
+    counts = {}
+
+    def explore_all(_):
+        session = E.LocalSession("ex10", {n: ns[n] for n in meta["functions"]})
+        n_calls = [0]
+
+        def counted(stub):
+            def call(*a):
+                n_calls[0] += 1
+                return stub(*a)
+            return call
+        stubs = {n: counted(f) for n, f in session.stubs().items()}
+        counts.update(states=sum(E.run_explore(c, stubs).states for c in races),
+                      calls=n_calls[0], requests=session.server.requests)
+    t, cpu = median_time(lambda: None, explore_all, repeats, label="ex10's explorer runs")
+    rows.append(Row("ex10: the explorer over its configurations, with the learner's code (in-process)",
+                    counts["calls"], t, cpu,
+                    f"n = calls of the learner's code ({counts['requests']} requests, "
+                    f"{counts['states']:,} states, {len(races)} configurations); median of {repeats}"))
+    if sz.quick:
+        return rows
+    tier, _ = choose_tier(None)
+    slot = Slot(tier)
+    try:
+        for ex in ("ex9", "ex10"):
+            body = E.exercises()[ex]
+            data = (SOURCE_DIR / Path(body["notebook"]).name).read_bytes()
+
+            def grade(_, ex=ex, data=data, body=body):
+                r = grade_notebook_bytes(data, "nb.ipynb", ex, lambda e: E.exercises()[e]["cases"],
+                                         Options(), slot)
+                assert sum(c.points for c in r.results) == sum(c.get("points", 1) for c in body["cases"])
+            t, cpu = median_time(lambda: None, grade, repeats, f"grade {ex}")
+            rows.append(Row(f"grade {ex}'s source notebook alone (jailed, tier {tier})", len(body["cases"]),
+                            t, cpu, f"n = cases; cpu: the grader's process only; median of {repeats}"))
+    finally:
+        slot.close()
     return rows
 
 

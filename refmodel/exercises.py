@@ -15,19 +15,25 @@ jailed process of its own.  Students run exactly what graders run.
 import contextlib
 import io
 import json
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sched
 from .check import InvariantError
+from .explore.finer import CLASSES as FINER
+from .explore.search import Explorer
+from .explore.world import PATH_KINDS, World, configs as explore_configs
 from .grading import runtime as rt_mod
 from .grading.notebooks import NotebookError, code_cells, parse_notebook
 from .grading.server import (GraderBug, LearnerError, LearnerGone, LocalLink, LocalPeer, Server,
                              model_where, scrub)
-from .grading.spec import exercise_api
+from .grading.spec import exercise_api, model_function, override_name
 from .overrides import override
+from .swapops import BUG
 from .render.state import machine_text
+from .snapshot import capture
 from .scenario import Scene, run_step
 
 DATA = Path(__file__).with_name("data") / "exercises.json"
@@ -153,12 +159,16 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
     obs, printed = [], io.StringIO()
     if session is not None:
         functions = session.stubs()
-    with override(**(functions or {})), contextlib.redirect_stdout(printed), step_bound():
+    targets = {override_name(n): f for n, f in (functions or {}).items()}
+    finer = path_classes(case)
+    with override(**targets), contextlib.redirect_stdout(printed), step_bound():
         for step in case["steps"]:
             text = " ".join(str(x) for x in step)
             logged = len(m.k.log)
             try:
                 result = run_step(scene, step)          # the one step interpreter (scenario.py)
+                for path in scene.paths.values():       # "classes": a started path, finer
+                    path.__class__ = finer.get(type(path), type(path))
             except LearnerGone as e:                   # out of time, dead: the case ends here
                 obs.append(Observation(text, f"stopped: {e.reason}", "", []))
                 if session is None:
@@ -186,12 +196,119 @@ def run_case(case: dict, functions: dict | None = None, max_output: int = 4000,
     return obs, out[:max_output] + ("\n[... output cut]" if len(out) > max_output else "")
 
 
+def path_classes(case: dict) -> dict:
+    """A case's "classes" ({"user_access": "UnlockedReadFault"}): kernel path class -> the
+    finer class (explore/finer.py) its started paths run as."""
+    return {PATH_KINDS[base]: FINER[name] for base, name in case.get("classes", {}).items()}
+
+
 def run_learner_case(case: dict, session) -> tuple:
     """(observations, printed, gone): the case with the session's learner functions; if the
     learner's side could not go on, the last observation says why and gone is the reason."""
     session.begin_case()
     obs, _ = run_case(case, session=session)
     return obs, session.take_printed(), session.gone
+
+
+# -- a race case: the explorer, with the learner's functions in place ------------------------
+
+def explore_config(case: dict) -> dict:
+    """The explorer configuration of a race case: {"explore": {"config": NAME or "steps":
+    [...], "classes": {...}}} (data/explore_configs.json's names)."""
+    spec = case["explore"]
+    cfg = dict(explore_configs()[spec["config"]]) if "config" in spec else {"steps": spec["steps"]}
+    cfg["classes"] = dict(spec.get("classes", {}))
+    cfg["name"] = spec.get("config", case["name"])
+    return cfg
+
+
+# A race case's bounds: the model's own code needs a few thousand states and a second or
+# two; a learner's code that keeps changing a local or the kernel could go on for ever.
+RACE_MAX_STATES = 200_000       # (the explorer checks its bound every 50,000 states)
+RACE_SECONDS = 60.0             # (checked before each call of the learner's code)
+
+
+class RaceOverBudget(LearnerGone):
+    """A race case used up its time: the learner's side is fine, the case ends."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, process_dead=False)
+
+
+def _as_kernel_error(fn, is_step: bool = False, deadline: float = float("inf")):
+    """fn, whose exceptions the explorer reads as the kernel's: a BUG, or a crash on an
+    object that no longer exists, raised by the learner's code (through a helper or a
+    stand-in) is a transition the explorer reports with its schedule.  A step that returns
+    BLOCKED must have changed nothing (the explorer keeps no state of a step that slept):
+    one that did is a BUG at that step."""
+    def run(*args):
+        if time.monotonic() > deadline:
+            raise RaceOverBudget(f"the explorer did not finish this configuration within "
+                                 f"{RACE_SECONDS:g} s with your code")
+        before = capture(args[1]) if is_step else None
+        try:
+            r = fn(*args)
+        except LearnerError as e:
+            if e.type_name == "BUG":
+                raise BUG(f"{e.msg} (in {e.where})") from None
+            if e.type_name in ("KeyError", "AttributeError", "IndexError"):
+                raise {"KeyError": KeyError, "AttributeError": AttributeError,
+                       "IndexError": IndexError}[e.type_name](e.msg) from None
+            raise
+        if is_step and r is sched.BLOCKED and capture(args[1]) != before:
+            raise BUG(f"{run.__name__} returned BLOCKED after changing the kernel: a step "
+                      f"that sleeps must change nothing (it runs again when woken)")
+        return r
+    run.__name__ = getattr(fn, "__name__", "step")
+    return run
+
+
+def run_explore(case: dict, functions: dict, budget: float | None = None):
+    """The explorer's Result for a race case, exhaustive over its configuration, with
+    functions in place.  (The explorer's view leaves out locals dead at a step, @step(dead):
+    the locals a learner's step is given are none of them, but for one it sets before it
+    reads -- the fault's pfn.)  More than RACE_MAX_STATES states: RuntimeError."""
+    deadline = time.monotonic() + (RACE_SECONDS if budget is None else budget)
+    targets = {override_name(n): _as_kernel_error(
+        f, hasattr(model_function(n), "step_facts"), deadline) for n, f in functions.items()}
+    with override(**targets):
+        r = Explorer(World(explore_config(case)), max_states=RACE_MAX_STATES).bfs()
+        r.table = r.render() if r.violations else ""      # its replay runs the same code
+    return r
+
+
+def explore_feedback(case: dict, functions: dict, hidden: bool = False) -> tuple:
+    """(passed, feedback) of a race case: GOOD with the number of states, or BAD with the
+    shortest schedule that breaks the kernel, as the explorer chapter's table."""
+    try:
+        r = run_explore(case, functions)
+    except LearnerError as e:
+        detail = "\n".join(e.trace)
+        return False, (f"BAD: your {e.where or 'function'} raised {e.type_name}: {e.msg}"
+                       + (f"\n{detail}" if detail else ""))
+    except RaceOverBudget as e:
+        return False, f"BAD: {e.reason}"
+    except RuntimeError as e:                        # the explorer's state bound
+        if "states" not in str(e):
+            raise
+        return False, (f"BAD: with your code the kernel reaches more than {RACE_MAX_STATES:,} "
+                       f"states (the model's own reaches a few thousand): something changes "
+                       f"at every step that should not")
+    if not r.violations:
+        return True, (f"GOOD: no schedule breaks it ({r.states:,} states, "
+                      f"{r.transitions:,} transitions: every interleaving)")
+    if hidden:
+        return False, f"BAD: a schedule of this hidden configuration breaks it ({r.kind})"
+    return False, (f"BAD: {r.violations[0]}\n"
+                   f"the shortest schedule that breaks it ({len(r.steps())} steps):\n{r.table}")
+
+
+def race_result(case: dict, functions: dict, hidden: bool = False) -> "CaseResult":
+    """A race case's CaseResult: all its points or none, with the explorer's feedback."""
+    pts = case.get("points", 1)
+    ok, feedback = explore_feedback(case, functions, hidden)
+    return CaseResult(case["name"], case.get("title", case["name"]), pts if ok else 0, pts,
+                      feedback, hidden)
 
 
 def compare(expected: list, got: list, hidden: bool = False) -> str | None:
@@ -323,6 +440,9 @@ def grade_functions(exercise: str, functions: dict, cases: list | None = None) -
     ex = exercises()[exercise]
     results = []
     for case in cases if cases is not None else ex["cases"]:
+        if "explore" in case:
+            results.append(race_result(case, functions))
+            continue
         want = reference(case)
         try:
             obs, printed = run_case(case, functions)
@@ -402,6 +522,10 @@ def check(exercise: str, namespace: dict) -> Report:
     session = LocalSession(exercise, {n: namespace[n] for n in ex["functions"]})
     results = []
     for case in ex["cases"]:
+        if "explore" in case:
+            session.begin_case()
+            results.append(race_result(case, session.stubs()))
+            continue
         want = reference(case)
         obs, printed, gone = run_learner_case(case, session)
         diff = compare(want, [o.to_json() for o in obs])

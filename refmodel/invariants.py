@@ -238,11 +238,11 @@ def deadlock_problem(paths, names) -> str:
 
 
 def kernel_class(p, pc: str | None = None) -> str:
-    """The kernel path's own name (a mutant subclass shows as the kernel path it mutates);
+    """The kernel path's own name (a mutant or a finer subclass shows as its kernel path);
     with pc, the kernel class that defines that step (migrate_pages' per-page steps are
     unmap_and_move's)."""
     for c in type(p).__mro__:
-        if c.__module__ == "refmodel.explore.mutants":
+        if c.__module__ in ("refmodel.explore.mutants", "refmodel.explore.finer"):
             continue
         if pc is None or pc in c.__dict__:
             return c.__name__

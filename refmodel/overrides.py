@@ -5,6 +5,10 @@ function is plugged in by its kernel name, wherever the kernel layer's modules r
 and the model's own version comes back when the `with` block ends.  The instruments that
 look at the state (render/, check.py, the façade's views) are left alone: they describe
 the state with the model's own functions, whatever is plugged in.
+
+A kernel path's step or method (sched.py: a path is a class whose steps are methods) is
+named "class.method" ("user_access.migration_entry_wait"): the replacement is set on the
+class, keeps the step's facts (@step), and runs with the path as its first argument.
 """
 
 import importlib
@@ -24,7 +28,10 @@ def kernel_function(name: str):
     """(module, function): where the model defines the kernel function `name` (the model's
     own version, also while an override is in place).
 
+    "class.method" names a kernel path's method: (the class, its own method).
     Raises KeyError with a readable message for a name the model does not define."""
+    if "." in name:
+        return _path_method(name)
     for short in KERNEL_MODULES:
         mod = importlib.import_module(f"refmodel.{short}")
         fn = vars(mod).get(name)
@@ -32,6 +39,19 @@ def kernel_function(name: str):
                 and getattr(fn, "__name__", None) == name:
             return mod, fn
     raise KeyError(f"the model defines no kernel function named {name!r}")
+
+
+def _path_method(name: str):
+    cls_name, _, method = name.partition(".")
+    for short in KERNEL_MODULES:
+        mod = importlib.import_module(f"refmodel.{short}")
+        cls = vars(mod).get(cls_name)
+        if isinstance(cls, type) and cls.__module__ == mod.__name__:
+            fn = cls.__dict__.get(method)
+            if callable(fn):
+                return cls, fn
+            raise KeyError(f"the model's {cls_name} has no method named {method!r}")
+    raise KeyError(f"the model defines no kernel path named {cls_name!r}")
 
 
 def _bindings(original) -> list:
@@ -63,7 +83,13 @@ def override(**functions):
         for name, fn in functions.items():
             if not callable(fn):
                 raise TypeError(f"{name}: expected a function, got {type(fn).__name__}")
-            _, original = kernel_function(name)
+            owner, original = kernel_function(name)
+            if "." in name:                     # a path's method: on its class, same facts
+                if hasattr(original, "step_facts"):
+                    fn = _with_facts(fn, original.step_facts)
+                saved.append((owner, original.__name__, original))
+                setattr(owner, original.__name__, fn)
+                continue
             for mod, attr in _bindings(original):
                 saved.append((mod, attr, original))
                 setattr(mod, attr, fn)
@@ -71,3 +97,12 @@ def override(**functions):
     finally:
         for mod, attr, original in reversed(saved):
             setattr(mod, attr, original)
+
+
+def _with_facts(fn, facts):
+    """fn as a step with the model's facts (a wrapper, so that fn itself is left as it is)."""
+    def step(*args, **kw):
+        return fn(*args, **kw)
+    step.__name__ = step.__qualname__ = getattr(fn, "__name__", "step")
+    step.step_facts = facts
+    return step

@@ -27,6 +27,7 @@ from ..sched import BLOCKED, DONE, chain, facts, step_facts
 from ..snapshot import (MM_ID, MM_PTES, KernelCapture, Restorer, _P, _path_slots, capture,
                         capture_path, restore_path)
 from ..swapops import BUG, pte_kind
+from .finer import CLASSES as FINER_CLASSES
 from .mutants import CLASSES as MUTANT_CLASSES
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "explore_configs.json"
@@ -149,8 +150,10 @@ class World:
         else:
             self.name = config.get("name", "custom")
         self.config, self.era_name, self.era_overrides = config, era, era_overrides
+        classes.update(config.get("classes", {}))    # finer paths (explore/finer.py), by data
         # kernel class -> mutant class, for paths we build and paths the kernel builds
-        self.subst = {PATH_KINDS[base]: MUTANT_CLASSES[name] for base, name in classes.items()}
+        self.subst = {PATH_KINDS[base]: {**MUTANT_CLASSES, **FINER_CLASSES}[name]
+                      for base, name in classes.items()}
         m = self.machine = Machine(era=era, nodes=config.get("nodes", 2),
                                    pages_per_node=config.get("pages_per_node", 16),
                                    swap_pages=config.get("swap_pages", 0), **era_overrides)

@@ -23,10 +23,11 @@ import traceback
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from ..exercises import CaseResult, exercises, reference
+from ..exercises import CaseResult, exercises, reference, run_explore
 from .grader import (DEFAULT_BUDGET, DEFAULT_MEMORY, DEFAULT_TIMEOUT, GRADER_ERROR, Options,
                      grade_path)
 from .sandbox import Slot, choose_tier, readable_by_others
+from .spec import model_function
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
@@ -49,8 +50,10 @@ def load_hidden_cases(path: Path) -> dict:
             raise CasesFileError(f"--cases {path}: no exercise {ex!r}")
         cases = body.get("cases", []) if isinstance(body, dict) else None
         if not isinstance(cases, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str)
-                                                  and isinstance(c.get("steps"), list) for c in cases):
-            raise CasesFileError(f"--cases {path}: {ex}'s cases must be objects with a name and steps")
+                                                  and (isinstance(c.get("steps"), list) or
+                                                       isinstance(c.get("explore"), dict)) for c in cases):
+            raise CasesFileError(f"--cases {path}: {ex}'s cases must be objects with a name and steps "
+                                 f"(or, a race case, explore)")
         public = {c["name"] for c in known[ex]["cases"]}
         clash = [c["name"] for c in cases if c["name"] in public]
         if clash:
@@ -274,6 +277,12 @@ def main(argv=None) -> int:
         ap.error(str(e))
     for ex, cases in hidden.items():                  # an instructor's case should run cleanly
         for case in cases:
+            if "explore" in case:                     # a race case: no violation on the model
+                r = run_explore(case, {n: model_function(n) for n in exercises()[ex]["functions"]})
+                if r.violations:
+                    print(f"grade: warning: hidden race case {ex}/{case['name']} breaks on the "
+                          f"model: {r.violations[0]}", file=sys.stderr)
+                continue
             obs = reference(case)
             bad = [o["result"] for o in obs if o["result"].startswith("raised") or o["problems"]]
             if len(obs) != len(case["steps"]) or (bad and not (case.get("expect_fault") or case.get("expect_bug"))):

@@ -12,7 +12,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..exercises import (CaseResult, case_result, compare, exercises, reference,
+from ..exercises import (CaseResult, case_result, compare, exercises, race_result, reference,
                          run_learner_case)
 from .notebooks import (NotebookError, code_cells, exercise_of, find_notebooks, parse_notebook,
                         read_capped)
@@ -115,6 +115,13 @@ def grade_cells(cells: list, exercise: str, cases: list, opts: Options, slot,
                     results += _not_run(cases[i:], f"the notebook could not be loaded: {why}",
                                         hidden_names)
                     break
+            if "explore" in case:                   # a race case: the explorer decides
+                result, gone = race_case(case, session, hidden)
+                results.append(result)
+                if gone is not None and gone.process_dead:
+                    session.close()
+                    session = None
+                continue
             want = reference(case)
             obs, printed, gone = run_learner_case(case, session)
             diff = compare(want, [o.to_json() for o in obs], hidden=hidden)
@@ -130,6 +137,21 @@ def grade_cells(cells: list, exercise: str, cases: list, opts: Options, slot,
             session.close()
         slot.kill_all()
     return results
+
+
+def race_case(case, session, hidden: bool) -> tuple:
+    """(CaseResult, gone) of a race case: the explorer over its configuration with the
+    learner's functions; gone: the LearnerGone that ended it, if their side could not go on."""
+    session.begin_case()
+    try:
+        result = race_result(case, session.stubs(), hidden)
+    except LearnerGone as e:
+        return CaseResult(case["name"], case.get("title", case["name"]), 0, case.get("points", 1),
+                          f"stopped: {e.reason}", hidden), e
+    printed = session.take_printed()
+    if not result.passed and printed:
+        result.feedback += "\n  (the submission printed:)\n" + printed[:MAX_FEEDBACK_OUTPUT]
+    return result, None
 
 
 def reference_flags(cells: list, exercise: str) -> list:

@@ -130,14 +130,9 @@ class KernelObject:
     def __hash__(self):
         return object.__getattribute__(self, "_h")
 
-    def __reduce__(self):
+    def __reduce__(self, *memo):
         raise TypeError("kernel objects cannot be copied or pickled")
-
-    def __copy__(self):
-        raise TypeError("kernel objects cannot be copied")
-
-    def __deepcopy__(self, memo):
-        raise TypeError("kernel objects cannot be copied")
+    __copy__ = __deepcopy__ = __reduce__
 
 
 def _kind_class(rt, kind, spec):
@@ -169,8 +164,15 @@ def _kind_class(rt, kind, spec):
 
     def delattr_(self, name):
         raise AttributeError(f"the attributes of a {kind} cannot be deleted")
-    ns["__setattr__"] = setattr_
-    ns["__delattr__"] = delattr_
+    ns.update(__setattr__=setattr_, __delattr__=delattr_)
+
+    def method(name, doc):                   # a kernel path's method: self._return(k)
+        def call(self, *args):
+            return rt.ask({"op": "method", "h": self._handle(), "name": name,
+                           "args": [rt.codec.enc(a) for a in args]})
+        call.__name__, call.__doc__ = name, doc
+        return call
+    ns.update({name: method(name, doc) for name, doc in spec.get("methods", {}).items()})
 
     mapping = spec.get("mapping")
     if mapping:
@@ -179,11 +181,9 @@ def _kind_class(rt, kind, spec):
 
         def contains(self, key):
             return rt.ask({"op": "contains", "h": self._handle(), "key": rt.codec.enc(key)})
-
-        def get(self, key, default=None):
-            return rt.ask({"op": "method", "h": self._handle(), "name": "get",
-                           "args": [rt.codec.enc(key), rt.codec.enc(default)]})
-        ns.update(__getitem__=getitem, __contains__=contains, get=get)
+        get = method("get", "get(key, default=None)")
+        ns.update(__getitem__=getitem, __contains__=contains,
+                  get=lambda self, key, default=None: get(self, key, default))
         if mapping.get("write"):
             def setitem(self, key, value):
                 rt.ask({"op": "setitem", "h": self._handle(), "key": rt.codec.enc(key),

@@ -19,6 +19,7 @@ import json
 import re
 import traceback
 
+from ..sched import BLOCKED
 from .spec import INT_BOUND, U64
 
 MAX_STR = 10_000
@@ -185,7 +186,7 @@ class Server:
             return v if isinstance(v, bool) else int(v)
         if base == "bool":
             return bool(v)
-        if base == "str":
+        if base in ("str", "step"):
             return str(v)
         if base in self.api.values:
             spec = self.api.values[base]
@@ -258,7 +259,7 @@ class Server:
                 raise RequestError("ValueError", f"{what} must be {_type_words(t)} (0 <= x < 2**64), not {v}")
         elif base == "bool":
             ok = isinstance(v, int)
-        elif base == "str":
+        elif base in ("str", "step"):
             ok = isinstance(v, str)
         elif base in self.api.values:
             ok = isinstance(v, self.api.values[base]["cls"])
@@ -326,10 +327,15 @@ class Server:
             if name not in spec.get("write", ()):
                 raise RequestError("AttributeError", f"{ref.kind}.{name} is read-only in this exercise")
             value = self.check(self.dec(msg.get("value")), readable[name], f"{ref.kind}.{name}")
+            if readable[name] == "step":
+                check_step_name(ref.obj, value)
             setattr(ref.obj, name, value)
             return None
         if op in ("getitem", "setitem", "delitem", "contains", "method"):
             ref = self._ref(msg)
+            methods = self.api.kinds[ref.kind].get("methods", {})
+            if op == "method" and msg.get("name") in methods:
+                return self._call_method(ref, msg, methods[msg["name"]])
             mapping = self.api.kinds[ref.kind].get("mapping")
             if mapping is None:
                 raise RequestError("TypeError", f"a {ref.kind} cannot be indexed")
@@ -360,6 +366,14 @@ class Server:
             ref.obj[key] = self.check(self.dec(msg.get("value")), mapping["value"], f"a {ref.kind} entry")
             return None
         raise RequestError("TypeError", f"the grader does not know the request {str(op)[:40]!r}")
+
+    def _call_method(self, ref, msg, sig):
+        """A kernel path's method the exercise lets the learner call (self._return(k))."""
+        name, args = msg["name"], msg.get("args")
+        if not isinstance(args, list):
+            raise ProtocolError("bad call")
+        values = self.bind(f"{ref.kind}.{name}", sig["params"], [self.dec(a) for a in args], {})
+        return self.enc(getattr(ref.obj, name)(*values), sig["returns"])
 
     def plain(self, v):
         """A plain decoded value back to JSON."""
@@ -478,6 +492,12 @@ class Server:
             return None
         if value is None and t.endswith("?"):
             return None
+        if base == "step":                  # a step returns None, or BLOCKED: it must sleep
+            if value is None or value == BLOCKED:
+                return None if value is None else BLOCKED
+            raise LearnerError("TypeError", f"{name} returned {_value_words(value)}: a step "
+                               f"returns None (it ran; self.pc names the next step) or "
+                               f"BLOCKED (it must sleep, and changed nothing)", name)
         if base in ("int", "u64", "bool"):
             if not isinstance(value, int) or isinstance(value, Ref):
                 raise LearnerError("TypeError", f"{name} returned {_value_words(value)}, "
@@ -497,6 +517,14 @@ class Server:
         stub.__name__ = stub.__qualname__ = name
         stub.__doc__ = f"the learner's {name}, run on their side"
         return stub
+
+
+def check_step_name(path, pc) -> None:
+    """A RequestError unless pc names a declared step (@step) of path's class."""
+    if hasattr(getattr(type(path), pc, None), "step_facts"):
+        return
+    raise RequestError("ValueError", f"{pc[:40]!r} is not a step of this kernel path: "
+                       f"self.pc names the step it runs next")
 
 
 # -- in this process: check() in a notebook ----------------------------------------------------------

@@ -16,7 +16,7 @@ import inspect
 import textwrap
 
 from ..eras import get_era
-from ..overrides import kernel_function
+from .spec import model_function
 
 MIN_NODES = 60               # smaller functions have one obvious right answer: not flagged
 BOOKKEEPING = {"stat", "trace_event"}
@@ -146,8 +146,7 @@ def normalise(source: str, name: str, era: str = "2.6.18") -> ast.AST | None:
 
 
 def reference_tree(name: str):
-    _, fn = kernel_function(name)
-    return normalise(inspect.getsource(fn), name)
+    return normalise(inspect.getsource(model_function(name)), name)
 
 
 def compare_to_reference(cells: list, name: str) -> dict | None:

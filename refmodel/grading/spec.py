@@ -85,7 +85,8 @@ class ExerciseAPI:
                     [spec.get("mapping", {}).get(x) for x in ("key", "value")]:
                 if t is not None:
                     self.check_type_name(t)
-        for name, sig in self.signatures.items():
+        for name, sig in [*self.signatures.items(), *[
+                (m, ms) for spec in self.kinds.values() for m, ms in spec.get("methods", {}).items()]]:
             for p in sig["params"]:
                 self.check_type_name(p[1])
             self.check_type_name(sig["returns"])
@@ -96,7 +97,7 @@ class ExerciseAPI:
 
     def check_type_name(self, t: str) -> None:
         base = t.rstrip("?")
-        if base not in ("int", "u64", "bool", "none", "str") and base not in self.values \
+        if base not in ("int", "u64", "bool", "none", "str", "step") and base not in self.values \
                 and base not in self.kinds:
             raise SpecError(f"{self.id}: type {t!r} is neither a primitive, a value type nor a kind "
                             f"of this exercise")
@@ -112,6 +113,8 @@ class ExerciseAPI:
                 out["write"] = list(spec.get("write", []))
             if "mapping" in spec:
                 out["mapping"] = dict(spec["mapping"])
+            if "methods" in spec:                     # a kernel path's methods it may call
+                out["methods"] = {m: ms.get("doc", m) for m, ms in spec["methods"].items()}
             kinds[kind] = out
         helpers = {}
         for name, (module, fn) in self.helpers.items():
@@ -126,6 +129,18 @@ class ExerciseAPI:
             "local": sorted(self.local),
             "functions": list(self.functions),
         }
+
+
+def override_name(name: str) -> str:
+    """"user_access.migration_entry_wait" for a function kernel_api.json marks method_of
+    user_access; any other name as it is."""
+    owner = catalogue()["functions"].get(name, {}).get("method_of")
+    return f"{owner}.{name}" if owner else name
+
+
+def model_function(name: str):
+    """The model's own version of the kernel function (or path method) a learner writes."""
+    return kernel_function(override_name(name))[1]
 
 
 @lru_cache(maxsize=None)

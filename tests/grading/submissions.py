@@ -79,3 +79,7 @@ EX4_NO_WRITE_ENTRY = (EX4_RIGHT[0].replace("make_migration_entry(page, pte_write
                                            "make_migration_entry(page, False, k.swp_types)"),)
 EX2_READS_INPUT = ("answer = input()\n"
                    "def remove_migration_pte(k, vma, old, new):\n    return\n",)
+
+
+# ex9 and ex10: the waiting side, two methods of the fault's kernel path (self is the path)
+EX9_RIGHT = RIGHT["ex9"]          # (ex10's solution is the same two methods)

@@ -175,3 +175,29 @@ EX8 = {
 }
 
 WRONG = {"ex1": EX1, "ex2": EX2, "ex3": EX3, "ex4": EX4, "ex5": EX5, "ex6": EX6, "ex7": EX7, "ex8": EX8}
+
+
+# ex9 (cases) and ex10 (the explorer): the waiting side.  Each must lose points in both.
+R9a, R9b = S.EX9_RIGHT
+EX9 = {
+    "no-recheck": ((_sub(_sub(R9a, "    if not is_swap_pte(pte):\n        return self._return(k)\n", ""),
+                         "    if not is_migration_entry(entry, k.swp_types):\n        return self._return(k)\n", ""), R9b),
+                   "trusts the fault's unlocked read: takes the entry's page without re-checking the pte"),
+    "swap-check-only": ((_sub(R9a, "    if not is_migration_entry(entry, k.swp_types):\n        return self._return(k)\n", ""), R9b),
+                        "checks that the pte is a swap pte, not that it is a migration entry"),
+    "put-before-wait": ((_sub(R9a, "    get_page(page)\n", "    get_page(page)\n    page_cache_release(k, page)\n"),
+                         _sub(R9b, "    page_cache_release(k, page)\n", "")),
+                        "drops the reference before sleeping (put_page, then wait_on_page_locked)"),
+    "no-get-page": ((_sub(R9a, "    get_page(page)\n", ""), _sub(R9b, "    page_cache_release(k, page)\n", "")),
+                    "sleeps on the page without a reference"),
+    "no-put-page": ((R9a, _sub(R9b, "    page_cache_release(k, page)\n", "")),
+                    "never drops the reference it took (a leak)"),
+    "no-wait": ((R9a, _sub(R9b, "    if PageLocked(page):\n        return BLOCKED\n", "")),
+                "returns at once instead of sleeping: the access faults again and again (busy polling)"),
+    "inverted-wait": ((R9a, _sub(R9b, "if PageLocked(page):", "if not PageLocked(page):")),
+                      "sleeps while the page is unlocked, runs on while it is locked"),
+}
+# The same mistakes, under every interleaving: the explorer finds each one's schedule.
+# (swap-check-only is left out: no explorer configuration swaps.)
+EX10 = {name: v for name, v in EX9.items() if name != "swap-check-only"}
+WRONG.update({"ex9": EX9, "ex10": EX10})
