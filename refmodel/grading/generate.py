@@ -140,13 +140,15 @@ def dumps(nb: dict) -> str:
     return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
-def sources(source_dir: Path = SOURCE_DIR) -> list:
-    return sorted(Path(source_dir).glob("*.ipynb"))
+def sources(source_dir: Path = None) -> list:
+    """The source notebooks (default: exercises/source/ of the checkout), sorted."""
+    return sorted(Path(source_dir or SOURCE_DIR).glob("*.ipynb"))
 
 
-def generated(source_dir: Path = SOURCE_DIR, out_dir: Path = OUT_DIR) -> dict:
-    """{learner notebook path: its text} for every source notebook."""
-    return {Path(out_dir) / p.name: dumps(learner_notebook(p)) for p in sources(source_dir)}
+def generated(source_dir: Path = None, out_dir: Path = None) -> dict:
+    """{learner notebook path: its text} for every source notebook (default folders: the
+    checkout's exercises/source/ and exercises/)."""
+    return {Path(out_dir or OUT_DIR) / p.name: dumps(learner_notebook(p)) for p in sources(source_dir)}
 
 
 # -- the table of exercises in docs/exercises.md ----------------------------------------------
@@ -158,9 +160,10 @@ TABLE_BEGIN = ("<!-- the table of exercises: made from refmodel/data/exercises.j
 TABLE_END = "<!-- end of the table of exercises -->"
 
 
-def exercise_table(data_path: Path = DATA) -> str:
-    """The markdown table of every exercise: id, patch, topic, functions, chapter, points."""
-    exs = json.loads(Path(data_path).read_text(encoding="utf-8"))["exercises"]
+def exercise_table(data_path: Path = None) -> str:
+    """The markdown table of every exercise: id, patch, topic, functions, chapter, points
+    (default data: refmodel/data/exercises.json)."""
+    exs = json.loads(Path(data_path or DATA).read_text(encoding="utf-8"))["exercises"]
     rows = ["| id | patch | topic | the learner writes | chapter | cases | points |",
             "|---|---|---|---|---|---|---|"]
     for ex in sorted(exs, key=lambda e: (len(e), e)):
