@@ -62,10 +62,11 @@ $(VENDOR): scripts/vendor-js.sh
 	@touch $@
 
 # What `jupyter-book build` prints that says nothing when all is well: Sphinx's progress
-# per file, the settings dumps of myst and myst-nb, each kernel's warning that it talks over
-# local TCP, Jupyter Book's banner.  Filtered out; warnings (which -W turns into errors),
-# errors and one line per executed notebook (the progress of a cold build) stay.
-BOOK_NOISE := Kernel is running over TCP without encryption|reading sources\.\.\.|writing output\.\.\.|myst(-nb)? v[0-9.]+:|Cached executed notebook|Executing notebook using|Excluded from execution by pattern|Using jupyter-cache at|sphinx-multitoc-numbering|loading translations|making output directory|building \[(mo|html)\]|copying (static|extra|assets|images|downloadable)|dumping (search index|object inventory)|generating indices|writing additional pages|looking for now-outdated|pickling environment|checking consistency|preparing documents|updating environment|loading pickled environment|^\[etoc\]|Running (Jupyter-Book|Sphinx)|(Source Folder|Config Path|Output Path):|={20}|Finished generating HTML|Your book.s HTML pages are here|_build/html/|You can look at your book|Or paste this line|The HTML pages are in|^\s*$$
+# per file, the settings dumps of myst and myst-nb, a line per notebook taken from the
+# cache, each kernel's warning that it talks over local TCP, Jupyter Book's banner.
+# Filtered out; warnings (which -W turns into errors), errors and one line per executed
+# notebook (the progress of a cold build) stay.
+BOOK_NOISE := Kernel is running over TCP without encryption|Using cached notebook:|reading sources\.\.\.|writing output\.\.\.|myst(-nb)? v[0-9.]+:|Cached executed notebook|Executing notebook using|Excluded from execution by pattern|Using jupyter-cache at|sphinx-multitoc-numbering|loading translations|making output directory|building \[(mo|html)\]|copying (static|extra|assets|images|downloadable)|dumping (search index|object inventory)|generating indices|writing additional pages|looking for now-outdated|pickling environment|checking consistency|preparing documents|updating environment|loading pickled environment|^\[etoc\]|Running (Jupyter-Book|Sphinx)|(Source Folder|Config Path|Output Path):|={20}|Finished generating HTML|Your book.s HTML pages are here|_build/html/|You can look at your book|Or paste this line|The HTML pages are in|^\s*$$
 
 book: setup vendor
 	@echo "book: jupyter-book build (one line per notebook it executes; warnings are errors)"
