@@ -312,3 +312,17 @@ def test_sequence_diagram_has_a_narrow_layout_with_the_same_steps(monkeypatch):
     assert 'class="refmodel-wide"' in html and 'class="refmodel-narrow"' in html
     monkeypatch.setenv("WORKBOOK_STATIC", "")
     assert "refmodel-narrow" not in pic._repr_html_() and pic.svg in pic._repr_html_()
+
+
+def test_timeline_has_a_narrow_layout_with_the_same_events(monkeypatch):
+    """The timeline's phone layout: NARROW_WIDTH units, the date above each title, every
+    word of the wide one, nothing drawn past the right edge's start."""
+    from refmodel.render.timeline import NARROW_WIDTH
+    pic = timeline().picture()
+    narrow = assert_scalable(pic.narrow)
+    assert float(narrow.get("width")) == NARROW_WIDTH
+    assert set(" ".join(svg_texts(pic.narrow)).split()) == set(" ".join(svg_texts(pic.svg)).split())
+    for t in narrow.iter(f"{SVG}text"):
+        assert 0 <= float(t.get("x")) <= NARROW_WIDTH
+    monkeypatch.setenv("WORKBOOK_STATIC", "1")
+    assert 'class="refmodel-narrow"' in pic._repr_html_()

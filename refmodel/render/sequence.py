@@ -342,7 +342,7 @@ def sequence_svg(d: SequenceDiagram, narrow: bool = False) -> str:
             size = SIZE_NOTE - 1 if len(label_lines) == 1 else SIZE_NOTE - 3
             parts.append(text(cx, mid + 4, label, size, "middle", mono=True))
             if r.outcome in ("sleeps", "wakes"):
-                parts.append(text(cx + bw / 2 - 2, mid - 13, r.outcome, SIZE_NOTE - 2, "end",
+                parts.append(text(cx + bw / 2 - 2, mid - 13, r.outcome, SIZE_NOTE - 1, "end",
                                   fill=colour, weight="bold"))
         if narrow and state_lines:           # a card over the lifelines, for the text
             parts.append(f'<rect x="{state_x - 4}" y="{ry + 28:.1f}" width="{width - state_x - 4}" '
