@@ -326,3 +326,16 @@ def test_timeline_has_a_narrow_layout_with_the_same_events(monkeypatch):
         assert 0 <= float(t.get("x")) <= NARROW_WIDTH
     monkeypatch.setenv("WORKBOOK_STATIC", "1")
     assert 'class="refmodel-narrow"' in pic._repr_html_()
+
+
+def test_swap_types_picture_has_a_narrow_layout_and_12_unit_labels():
+    """The tagged union on a phone: NARROW_WIDTH units, every text inside it; on a laptop no
+    label below 12 units (the issue's 12 px at 1280, where the picture is drawn 1:1)."""
+    from refmodel.render.swaptypes import NARROW_WIDTH
+    pic = swap_types_picture().picture()
+    narrow = assert_scalable(pic.narrow)
+    assert float(narrow.get("width")) == NARROW_WIDTH
+    for t in narrow.iter(f"{SVG}text"):
+        assert 0 <= float(t.get("x")) <= NARROW_WIDTH
+    sizes = [float(t.get("font-size")) for t in parse_svg(pic.svg).iter(f"{SVG}text")]
+    assert min(sizes) >= 12
