@@ -64,12 +64,24 @@ $(VENDOR): scripts/vendor-js.sh
 	@touch $@
 
 # What `jupyter-book build` prints that says nothing when all is well: Sphinx's progress
-# per file, the settings dumps of myst and myst-nb, each kernel's warning that it talks over
-# local TCP, Jupyter Book's banner.  Filtered out; warnings (which -W turns into errors),
-# errors and one line per executed notebook (the progress of a cold build) stay.
-BOOK_NOISE := Kernel is running over TCP without encryption|reading sources\.\.\.|writing output\.\.\.|myst(-nb)? v[0-9.]+:|Cached executed notebook|Executing notebook using|Excluded from execution by pattern|Using jupyter-cache at|sphinx-multitoc-numbering|loading translations|making output directory|building \[(mo|html)\]|copying (static|extra|assets|images|downloadable)|dumping (search index|object inventory)|generating indices|writing additional pages|looking for now-outdated|pickling environment|checking consistency|preparing documents|updating environment|loading pickled environment|^\[etoc\]|Running (Jupyter-Book|Sphinx)|(Source Folder|Config Path|Output Path):|={20}|Finished generating HTML|Your book.s HTML pages are here|_build/html/|You can look at your book|Or paste this line|The HTML pages are in|^\s*$$
+# per file, the settings dumps of myst and myst-nb, a line per notebook taken from the
+# cache, each kernel's warning that it talks over local TCP, Jupyter Book's banner.
+# Filtered out; warnings (which -W turns into errors), errors and one line per executed
+# notebook (the progress of a cold build) stay.
+BOOK_NOISE := Kernel is running over TCP without encryption|Using cached notebook:|reading sources\.\.\.|writing output\.\.\.|myst(-nb)? v[0-9.]+:|Cached executed notebook|Executing notebook using|Excluded from execution by pattern|Using jupyter-cache at|sphinx-multitoc-numbering|loading translations|making output directory|building \[(mo|html)\]|copying (static|extra|assets|images|downloadable)|dumping (search index|object inventory)|generating indices|writing additional pages|looking for now-outdated|pickling environment|checking consistency|preparing documents|updating environment|loading pickled environment|^\[etoc\]|Running (Jupyter-Book|Sphinx)|(Source Folder|Config Path|Output Path):|={20}|Finished generating HTML|Your book.s HTML pages are here|_build/html/|You can look at your book|Or paste this line|The HTML pages are in|^\s*$$
 
-book: setup vendor
+# The executed chapters are cached by their code alone (_build/.jupyter_cache), and Sphinx
+# re-reads only the pages whose source changed (_build/.doctrees): a change to the model or
+# its data would leave the built pages showing the old outputs.  Both are dropped whenever
+# anything under refmodel/ is newer than this stamp.
+MODEL_FILES := $(shell find refmodel -type f \( -name '*.py' -o -name '*.json' \) -not -path '*/__pycache__/*' 2>/dev/null)
+MODEL_STAMP := _build/.model-stamp
+$(MODEL_STAMP): $(MODEL_FILES)
+	@if [ -d _build/.jupyter_cache ]; then echo "book: the model changed, so every chapter runs again"; \
+	  rm -rf _build/.jupyter_cache _build/.doctrees; fi
+	@mkdir -p _build && touch $@
+
+book: setup vendor $(MODEL_STAMP)
 	@echo "book: jupyter-book build (one line per notebook it executes; warnings are errors)"
 	@set -o pipefail; $(BIN)/jupyter-book build -W -n --keep-going . 2>&1 | { grep -v -E "$(BOOK_NOISE)" || true; }
 	@$(MAKE) --no-print-directory lite

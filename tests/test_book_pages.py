@@ -9,6 +9,9 @@ in headless Chromium (the fixtures are in bookbrowser.py):
       - no JavaScript error, no failed request, nothing requested off this machine
       - each stepper shows its controls, and its next button (or, in a tree, its first
         choice) changes the picture
+      - each "predict, then check" cell hides its answer until a guess is checked; a wrong
+        guess (first cell of a page) or the right one (the others) then shows the verdict
+        and the answer, and locks the inputs; the page still fits with every answer shown
       - at 390 px: the menu button opens the navigation (the table of contents)
 
 One browser and one page per width are reused for all pages, to keep the time down.
@@ -104,6 +107,41 @@ STEPPER_JS = r"""(layout) => {
 }"""
 
 
+# Runs in the page: every predict form, answered (the first one wrongly, to see both
+# verdicts) and checked; then the layout again, with every answer shown.
+PREDICT_JS = r"""(layout) => {
+  const check = eval(layout);
+  const out = [];
+  const forms = [...document.querySelectorAll("form.predict")];
+  forms.forEach((f, n) => {
+    const label = `predict ${n + 1} (${(f.querySelector(".predict-id") || {}).textContent || ""})`;
+    const answer = f.querySelector(".predict-answer"), verdict = f.querySelector(".predict-verdict");
+    if (!answer || !answer.hidden) { out.push(`${label}: the answer shows before a guess`); return; }
+    const want = f.dataset.answer, wrong = n === 0;
+    f.querySelector(".predict-check").click();                 // no guess yet: nothing shown
+    if (!answer.hidden) { out.push(`${label}: Check without a guess showed the answer`); return; }
+    if (f.dataset.kind === "choice") {
+      const radios = [...f.querySelectorAll("input[type=radio]")];
+      const pick = wrong ? radios.find(r => r.value !== want) : radios.find(r => r.value === want);
+      if (!pick) { out.push(`${label}: no choice to pick`); return; }
+      pick.click();
+    } else {
+      const nums = want.split(",").map(Number);
+      if (wrong) nums[0] += 1;
+      f.querySelector("input[type=text]").value = nums.join("/");
+    }
+    f.querySelector(".predict-check").click();
+    const said = verdict.textContent;
+    if (answer.hidden) out.push(`${label}: checking a guess did not show the answer`);
+    if (wrong ? !/^Not what/.test(said) : !/^Right/.test(said))
+      out.push(`${label}: a ${wrong ? "wrong" : "right"} guess got the verdict ${JSON.stringify(said)}`);
+    if ([...f.querySelectorAll("input")].some(i => !i.disabled)) out.push(`${label}: the inputs stay open`);
+  });
+  for (const p of check()) out.push(`with every answer shown: ${p}`);
+  return {count: forms.length, problems: out};
+}"""
+
+
 @pytest.fixture(scope="module", params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 def viewer(request, browser):  # noqa: F811 (browser is a fixture)
     """(page, problems, width): one browser page at this width, reused for every page."""
@@ -128,13 +166,16 @@ def visit(viewer, site, path):  # noqa: F811
 @pytest.mark.parametrize("path", toc_pages())
 def test_page_fits_and_works(viewer, site, path):  # noqa: F811
     """No sideways scrolling, no cut SVG (steppers: in every frame), steppers that step,
-    and no JavaScript error or request off the machine."""
+    predict cells that hide their answer until a guess is checked, and no JavaScript error
+    or request off the machine."""
     page, problems, width = visit(viewer, site, path)
     layout = page.evaluate(LAYOUT_JS)
     steppers = page.evaluate(STEPPER_JS, LAYOUT_JS)
+    predicts = page.evaluate(PREDICT_JS, LAYOUT_JS)
     page.wait_for_timeout(50)
     assert layout == [], f"{path} at {width} px: {layout}"
     assert steppers["problems"] == [], f"{path} at {width} px: {steppers['problems']}"
+    assert predicts["problems"] == [], f"{path} at {width} px: {predicts['problems']}"
     assert problems == [], f"{path} at {width} px: {problems}"
 
 

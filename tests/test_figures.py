@@ -291,3 +291,51 @@ def test_ready_made_fault_diagrams_run_in_every_entry_era(era, arrive):
     assert retried == (era == "2.6.18" and arrive == "early")
     with pytest.raises(ValueError, match="arrive"):
         fault_during_migration(era, "never")
+
+
+def test_sequence_diagram_has_a_narrow_layout_with_the_same_steps(monkeypatch):
+    """The phone layout: NARROW_WIDTH units wide (so a 390 px screen draws it about 1:1),
+    every step label and state line of the wide one, its title wrapped inside; the static
+    book carries both layouts, a live notebook only the wide one."""
+    from refmodel.render.sequence import NARROW_WIDTH, WIDTH, fault_during_migration
+    pic = fault_during_migration("2.6.18", "early").picture()
+    wide, narrow = assert_scalable(pic.svg), assert_scalable(pic.narrow)
+    assert float(wide.get("width")) == WIDTH and float(narrow.get("width")) == NARROW_WIDTH
+    def words(svg):                      # lines wrap differently; the words are the same
+        return set(" ".join(svg_texts(svg)).split())
+    assert words(pic.narrow) <= words(pic.svg)
+    assert words(pic.svg) - words(pic.narrow) <= {"state", "after", "the", "step"}   # the column head
+    for t in parse_svg(pic.narrow).iter(f"{SVG}text"):     # nothing starts outside the width
+        assert 0 <= float(t.get("x")) <= NARROW_WIDTH
+    monkeypatch.setenv("WORKBOOK_STATIC", "1")
+    html = pic._repr_html_()
+    assert 'class="refmodel-wide"' in html and 'class="refmodel-narrow"' in html
+    monkeypatch.setenv("WORKBOOK_STATIC", "")
+    assert "refmodel-narrow" not in pic._repr_html_() and pic.svg in pic._repr_html_()
+
+
+def test_timeline_has_a_narrow_layout_with_the_same_events(monkeypatch):
+    """The timeline's phone layout: NARROW_WIDTH units, the date above each title, every
+    word of the wide one, nothing drawn past the right edge's start."""
+    from refmodel.render.timeline import NARROW_WIDTH
+    pic = timeline().picture()
+    narrow = assert_scalable(pic.narrow)
+    assert float(narrow.get("width")) == NARROW_WIDTH
+    assert set(" ".join(svg_texts(pic.narrow)).split()) == set(" ".join(svg_texts(pic.svg)).split())
+    for t in narrow.iter(f"{SVG}text"):
+        assert 0 <= float(t.get("x")) <= NARROW_WIDTH
+    monkeypatch.setenv("WORKBOOK_STATIC", "1")
+    assert 'class="refmodel-narrow"' in pic._repr_html_()
+
+
+def test_swap_types_picture_has_a_narrow_layout_and_12_unit_labels():
+    """The tagged union on a phone: NARROW_WIDTH units, every text inside it; on a laptop no
+    label below 12 units (the issue's 12 px at 1280, where the picture is drawn 1:1)."""
+    from refmodel.render.swaptypes import NARROW_WIDTH
+    pic = swap_types_picture().picture()
+    narrow = assert_scalable(pic.narrow)
+    assert float(narrow.get("width")) == NARROW_WIDTH
+    for t in narrow.iter(f"{SVG}text"):
+        assert 0 <= float(t.get("x")) <= NARROW_WIDTH
+    sizes = [float(t.get("font-size")) for t in parse_svg(pic.svg).iter(f"{SVG}text")]
+    assert min(sizes) >= 12

@@ -32,6 +32,7 @@ from .picture import Picture
 
 BLOCKED, DONE = "blocked", "done"
 WIDTH = 640
+NARROW_WIDTH = 360        # the phone layout: a 390 px screen's column, at about 1:1
 
 
 @dataclass
@@ -56,7 +57,8 @@ class SequenceDiagram:
     state_label: str = "state after the step"
 
     def picture(self) -> Picture:
-        return Picture(self.title, sequence_text(self), sequence_svg(self))
+        return Picture(self.title, sequence_text(self), sequence_svg(self),
+                       narrow=sequence_svg(self, narrow=True))
 
     def __str__(self) -> str:
         return sequence_text(self)
@@ -241,16 +243,24 @@ def sequence_text(d: SequenceDiagram) -> str:
 
 # -- SVG ----------------------------------------------------------------------------------
 
-def sequence_svg(d: SequenceDiagram) -> str:
-    """Lifelines per lane, a box per step; the state after the step on the right."""
+def sequence_svg(d: SequenceDiagram, narrow: bool = False) -> str:
+    """Lifelines per lane, a box per step; the state after the step on the right, or, when
+    narrow (NARROW_WIDTH units, for a phone's column), under the step across the width."""
+    width = NARROW_WIDTH if narrow else WIDTH
     nl = max(len(d.lanes), 1)
     num_w = 28
-    lane_w = min(180.0, (WIDTH - num_w - 16 - 200) / nl)
-    state_x = num_w + 8 + lane_w * nl + 10
-    state_w = WIDTH - state_x - 12
+    if narrow:
+        lane_w = min(180.0, (width - num_w - 16) / nl)
+        state_x = num_w + 8
+    else:
+        lane_w = min(180.0, (width - num_w - 16 - 200) / nl)
+        state_x = num_w + 8 + lane_w * nl + 10
+    state_w = width - state_x - 12
+    title_lines = wrap(d.title, SIZE_TITLE, width - 32)
+    head_y = 42 + 20 * (len(title_lines) - 1)
     header_lines = [wrap(t, SIZE_TICK, (lane_w - 14) * 0.9) for t in d.lanes]   # bold
     head_h = 18 * max(len(h) for h in header_lines) + 10
-    top = 46 + head_h
+    top = head_y + 4 + head_h
     layout = []
     y = top + 8
     for r in d.rows:
@@ -259,28 +269,34 @@ def sequence_svg(d: SequenceDiagram) -> str:
             state = f"{', '.join(r.events)}: {state}" if state else ", ".join(r.events)
         # Bold (changed) lines are wider: wrap them to a narrower measure.
         state_lines = wrap(state, SIZE_NOTE - 1, state_w * (0.88 if r.changed else 1.0))[:4]
-        h = max(30, 15 * len(state_lines) + 12)
+        h = 30 + 15 * len(state_lines) + 4 if narrow else max(30, 15 * len(state_lines) + 12)
         layout.append((y, h, state_lines))
         y += h
     bottom = y + 6
-    note_lines = wrap(d.note, SIZE_NOTE, WIDTH - 32) if d.note else []
+    note_lines = wrap(d.note, SIZE_NOTE, width - 32) if d.note else []
     height = bottom + 24 + 17 * len(note_lines) + 10
     desc = (f"A sequence diagram with {nl} lanes ({'; '.join(d.lanes)}) and {len(d.rows)} "
             "steps; the same steps are listed in the text that follows the picture.")
-    parts = svg_open(WIDTH, height, d.title, desc)
-    parts.append(text(16, 28, d.title, SIZE_TITLE, weight="bold"))
+    parts = svg_open(width, height, d.title, desc)
+    for i, line in enumerate(title_lines):
+        parts.append(text(16, 28 + 20 * i, line, SIZE_TITLE, weight="bold"))
 
     def lane_x(i: int) -> float:
         return num_w + 8 + lane_w * i + lane_w / 2
 
+    def mid_of(ry: float, rh: float) -> float:
+        """Where a row's step box sits: centred, or at the top when the state is below."""
+        return ry + 15 if narrow else ry + rh / 2
+
     for i, lines in enumerate(header_lines):
         colour = PALETTE[i % len(PALETTE)]
-        parts.append(f'<rect x="{lane_x(i) - lane_w / 2 + 3:.1f}" y="42" width="{lane_w - 6:.1f}" '
+        parts.append(f'<rect x="{lane_x(i) - lane_w / 2 + 3:.1f}" y="{head_y}" width="{lane_w - 6:.1f}" '
                      f'height="{head_h - 4}" rx="4" fill="{colour}" fill-opacity="0.15" '
                      f'stroke="{colour}"/>')
         for j, line in enumerate(lines):
-            parts.append(text(lane_x(i), 58 + 18 * j, line, SIZE_TICK, "middle", weight="bold"))
-    parts.append(text(state_x, 58, d.state_label, SIZE_TICK, weight="bold", fill=MUTED))
+            parts.append(text(lane_x(i), head_y + 16 + 18 * j, line, SIZE_TICK, "middle", weight="bold"))
+    if not narrow:
+        parts.append(text(state_x, head_y + 16, d.state_label, SIZE_TICK, weight="bold", fill=MUTED))
     # Lifelines: solid while a lane runs, dashed while it sleeps, absent once done.
     for i in range(nl):
         asleep, done_at = None, None
@@ -289,14 +305,15 @@ def sequence_svg(d: SequenceDiagram) -> str:
         for (ry, rh, _), r in zip(layout, d.rows):
             if r.lane != i:
                 continue
+            mid = mid_of(ry, rh)
             if r.outcome == "sleeps" and asleep is None:
-                segs.append((start, ry + rh / 2, False))
-                asleep, start = True, ry + rh / 2
+                segs.append((start, mid, False))
+                asleep, start = True, mid
             elif r.outcome in ("wakes", "ran", DONE) and asleep:
-                segs.append((start, ry + rh / 2, True))
-                asleep, start = None, ry + rh / 2
+                segs.append((start, mid, True))
+                asleep, start = None, mid
             if r.outcome == DONE:
-                done_at = ry + rh / 2
+                done_at = mid
         segs.append((start, done_at if done_at is not None else bottom, bool(asleep)))
         for y1, y2, dashed in segs:
             if y2 <= y1:
@@ -307,7 +324,7 @@ def sequence_svg(d: SequenceDiagram) -> str:
     for n, ((ry, rh, state_lines), r) in enumerate(zip(layout, d.rows), 1):
         colour = PALETTE[r.lane % len(PALETTE)]
         cx = lane_x(r.lane)
-        mid = ry + rh / 2
+        mid = mid_of(ry, rh)
         parts.append(text(8, mid + 4, str(n), SIZE_NOTE - 1, fill=MUTED))
         if r.outcome == DONE:
             parts.append(f'<rect x="{cx - 30:.1f}" y="{mid - 10:.1f}" width="60" height="20" '
@@ -325,10 +342,17 @@ def sequence_svg(d: SequenceDiagram) -> str:
             size = SIZE_NOTE - 1 if len(label_lines) == 1 else SIZE_NOTE - 3
             parts.append(text(cx, mid + 4, label, size, "middle", mono=True))
             if r.outcome in ("sleeps", "wakes"):
-                parts.append(text(cx + bw / 2 - 2, mid - 13, r.outcome, SIZE_NOTE - 2, "end",
+                parts.append(text(cx + bw / 2 - 2, mid - 13, r.outcome, SIZE_NOTE - 1, "end",
                                   fill=colour, weight="bold"))
+        if narrow and state_lines:           # a card over the lifelines, for the text
+            parts.append(f'<rect x="{state_x - 4}" y="{ry + 28:.1f}" width="{width - state_x - 4}" '
+                         f'height="{15 * len(state_lines) + 4}" rx="3" fill="#ffffff" '
+                         f'fill-opacity="0.92"/>')
         for j, line in enumerate(state_lines):
-            yy = mid + 4 - 7.5 * (len(state_lines) - 1) + 15 * j
+            if narrow:
+                yy = ry + 30 + 11 + 15 * j
+            else:
+                yy = mid + 4 - 7.5 * (len(state_lines) - 1) + 15 * j
             parts.append(text(state_x, yy, line, SIZE_NOTE - 1,
                               weight="bold" if r.changed else "normal",
                               fill=INK if r.changed else MUTED))

@@ -12,10 +12,11 @@ from html import escape
 from importlib import resources
 
 from .figure import (INK, MUTED, PALETTE, SIZE_NOTE, SIZE_TICK, SIZE_TITLE, svg_open, text,
-                     text_table, wrap)
+                     text_table, text_width, wrap)
 from .picture import Picture
 
 WIDTH = 640
+NARROW_WIDTH = 360        # the phone layout (see sequence.py)
 COLOURS = {"swap": "#d7e3f4", "migration": PALETTE[1], "hwpoison": PALETTE[5],
            "device": PALETTE[2], "marker": PALETTE[3], "error": "#7f7f7f"}
 
@@ -62,34 +63,46 @@ def swap_types_text(data: dict) -> str:
                       "", "What the offset field holds, by kind:"] + kinds)
 
 
-def swap_types_svg(data: dict) -> str:
-    """A row of 32 type cells per kernel, coloured by kind, the offset's meaning below."""
-    left, cell = 124, (WIDTH - 124 - 16) / 32
-    y = 56
+def swap_types_svg(data: dict, narrow: bool = False) -> str:
+    """A row of 32 type cells per kernel, coloured by kind, the offset's meaning below.
+    narrow (NARROW_WIDTH units, for a phone's column): each kernel's name above its row."""
+    width = NARROW_WIDTH if narrow else WIDTH
+    left = 16 if narrow else 124
+    cell = (width - left - 16) / 32
     title = "A non-present pte is a tagged union: the type field is the tag"
+    heading = wrap(title, SIZE_TITLE, width - 32)
+    y = 56 + 20 * (len(heading) - 1)
+    tick_y = y - 6
     rows = []
     for layout in data["layouts"]:
         special = [r for r in layout["ranges"] if r["kind"] != "swap"]
         names = ", ".join(f"{r['first']} {r['name'].replace('SWP_', '')}" for r in special)
-        name_lines = wrap(names, SIZE_NOTE - 2, (WIDTH - left - 24) * 0.92)
-        rows.append((y, layout, name_lines))
-        y += 58 + 14 * len(name_lines)
+        name_lines = wrap(names, SIZE_NOTE - 1, (width - left - 24) * 0.92)
+        label = wrap(layout["name"], SIZE_TICK, (width - 32 if narrow else left - 24) * 0.9)[:2]
+        label_h = 18 * len(label) if narrow else 0
+        rows.append((y, layout, name_lines, label, label_h))
+        y += 58 + label_h + 15 * len(name_lines)
     kinds = [k for k in data["kinds"] if any(r["kind"] == k for l in data["layouts"]
                                                   for r in l["ranges"])]
     legend_y = y + 4
-    height = legend_y + 24 * len(kinds) + 34
-    parts = svg_open(WIDTH, height, title,
+    legend = [(k, wrap(data["kinds"][k]["label"], SIZE_TICK, width - 58)) for k in kinds]
+    legend_h = sum(8 + 16 * len(lines) for _, lines in legend)
+    foot = wrap("The offset is the payload: what it holds depends on the tag.", SIZE_NOTE,
+                width - 32)
+    height = legend_y + legend_h + 18 * len(foot) + 16
+    parts = svg_open(width, height, title,
                      "Two rows of 32 cells, one per kernel, coloured by what each swap type "
                      "number means; the text that follows the picture lists the same.")
-    parts.append(text(16, 28, title, SIZE_TITLE, weight="bold"))
-    for t in range(0, 32, 2):
-        parts.append(text(left + cell * (t + 0.5), 50, str(t), SIZE_TICK - 2, "middle",
+    for i, line in enumerate(heading):
+        parts.append(text(16, 28 + 20 * i, line, SIZE_TITLE, weight="bold"))
+    for t in range(0, 32, 4 if narrow else 2):
+        parts.append(text(left + cell * (t + 0.5), tick_y, str(t), SIZE_TICK - 1, "middle",
                           fill=MUTED))
-    for ry, layout, name_lines in rows:
-        label = wrap(layout["name"], SIZE_TICK, (left - 24) * 0.9)
-        for j, line in enumerate(label[:2]):
-            parts.append(text(16, ry + 28 - 8 * (len(label[:2]) - 1) + 16 * j, line, SIZE_TICK,
-                              weight="bold"))
+    for ry, layout, name_lines, label, label_h in rows:
+        for j, line in enumerate(label):
+            ly = ry + 14 + 16 * j if narrow else ry + 28 - 8 * (len(label) - 1) + 16 * j
+            parts.append(text(16, ly, line, SIZE_TICK, weight="bold"))
+        ry += label_h
         for r in layout["ranges"]:
             x0 = left + cell * r["first"]
             w = cell * (r["last"] - r["first"] + 1)
@@ -99,18 +112,22 @@ def swap_types_svg(data: dict) -> str:
                          f'{"" if r["first"] == r["last"] else "-" + str(r["last"])}: '
                          f'{escape(r["name"])}</title></rect>')
             if r["kind"] == "swap":
-                parts.append(text(x0 + w / 2, ry + 28, r["name"], SIZE_TICK - 1, "middle",
+                name = r["name"]
+                if text_width(name, SIZE_TICK - 1) > w - 8:      # narrow: drop "(MAX_...)"
+                    name = name.split(" (")[0]
+                parts.append(text(x0 + w / 2, ry + 28, name, SIZE_TICK - 1, "middle",
                                   fill=INK))
         # The names of the reserved types, rotated would be unreadable: list them under.
         for j, line in enumerate(name_lines):
-            parts.append(text(left, ry + 54 + 14 * j, line, SIZE_NOTE - 2, fill=MUTED))
-    for i, k in enumerate(kinds):
-        ky = legend_y + 24 * i
+            parts.append(text(left, ry + 54 + 15 * j, line, SIZE_NOTE - 1, fill=MUTED))
+    ky = legend_y
+    for k, lines in legend:
         parts.append(f'<rect x="16" y="{ky}" width="18" height="16" fill="{COLOURS[k]}"/>')
-        parts.append(text(42, ky + 13, data["kinds"][k]["label"], SIZE_TICK))
-    parts.append(text(16, legend_y + 24 * len(kinds) + 14,
-                      "The offset is the payload: what it holds depends on the tag.",
-                      SIZE_NOTE, fill=MUTED))
+        for j, line in enumerate(lines):
+            parts.append(text(42, ky + 13 + 16 * j, line, SIZE_TICK))
+        ky += 8 + 16 * len(lines)
+    for i, line in enumerate(foot):
+        parts.append(text(16, ky + 14 + 18 * i, line, SIZE_NOTE, fill=MUTED))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -122,7 +139,8 @@ class SwapTypes:
         self.data = load(path)
 
     def picture(self) -> Picture:
-        return Picture("swap types", swap_types_text(self.data), swap_types_svg(self.data))
+        return Picture("swap types", swap_types_text(self.data), swap_types_svg(self.data),
+                       narrow=swap_types_svg(self.data, narrow=True))
 
     def __str__(self) -> str:
         return swap_types_text(self.data)

@@ -22,6 +22,7 @@ from .figure import (INK, MUTED, PALETTE, SIZE_LABEL, SIZE_NOTE, SIZE_TICK, SIZE
 from .picture import Picture
 
 WIDTH = 640
+NARROW_WIDTH = 360        # the phone layout (see sequence.py)
 KINDS = {"mail": ("circle", PALETTE[0], "posted on a mailing list"),
          "commit": ("square", PALETTE[2], "a mainline commit"),
          "merge": ("diamond", PALETTE[5], "merged into mainline")}
@@ -76,7 +77,8 @@ class Timeline:
     events: tuple
 
     def picture(self) -> Picture:
-        return Picture(self.title, timeline_text(self), timeline_svg(self))
+        return Picture(self.title, timeline_text(self), timeline_svg(self),
+                       narrow=timeline_svg(self, narrow=True))
 
     def __str__(self) -> str:
         return timeline_text(self)
@@ -127,31 +129,46 @@ def timeline_text(t: Timeline) -> str:
     return "\n".join(out).rstrip()
 
 
-def timeline_svg(t: Timeline) -> str:
-    """A vertical timeline: date on the left, a marker on the line, title and sentence."""
-    axis_x = 118
+def timeline_svg(t: Timeline, narrow: bool = False) -> str:
+    """A vertical timeline: date on the left, a marker on the line, title and sentence.
+    narrow (NARROW_WIDTH units, for a phone's column): the date above the title instead."""
+    width = NARROW_WIDTH if narrow else WIDTH
+    axis_x = 22 if narrow else 118
     body_x = axis_x + 18
-    body_w = WIDTH - body_x - 16
+    body_w = width - body_x - 16
+    date_h = 17 if narrow else 0     # narrow: a line for the date above the title
     rows = []                        # (kind, y, payload)
-    y = 62
+    heading = wrap(t.title, SIZE_TITLE, width - 32)
+    y = 62 + 20 * (len(heading) - 1)
     prev = None
     for e in t.events:
         if prev is not None and _gap(prev.date, e.date):
             rows.append(("gap", y, _gap_label(prev.date, e.date)))
             y += 34
-        title_lines = wrap(e.title, SIZE_LABEL, body_w)
+        title_lines = wrap(e.title, SIZE_LABEL, body_w * (0.9 if narrow else 1.0))   # bold
         detail_lines = wrap(e.detail, SIZE_TICK, body_w)
         rows.append(("event", y, (e, title_lines, detail_lines)))
-        y += 18 * len(title_lines) + 17 * len(detail_lines) + 16
+        y += date_h + 18 * len(title_lines) + 17 * len(detail_lines) + 16
         prev = e
+    legend = []                      # (kind, x, y): the legend wraps on a narrow picture
+    lx, ly = 16, y + 8
+    for kind, (shape, colour, label) in KINDS.items():
+        if not any(e.kind == kind for e in t.events):
+            continue
+        w = 18 + len(label) * SIZE_NOTE * 0.56 + 22
+        if lx > 16 and lx + w - 22 > width - 8:
+            lx, ly = 16, ly + 22
+        legend.append((kind, lx, ly))
+        lx += w
     legend_y = y + 8
-    height = legend_y + 28
+    height = ly + 28
     desc = (f"A timeline of {len(t.events)} events from {_date(t.events[0].date)} to "
             f"{_date(t.events[-1].date)}; the same events are listed in the text that "
             "follows the picture." if t.events else "An empty timeline.")
-    parts = svg_open(WIDTH, height, t.title, desc)
-    parts.append(text(16, 28, t.title, SIZE_TITLE, weight="bold"))
-    top, bottom = 48, legend_y - 14
+    parts = svg_open(width, height, t.title, desc)
+    for i, line in enumerate(heading):
+        parts.append(text(16, 28 + 20 * i, line, SIZE_TITLE, weight="bold"))
+    top, bottom = 48 + 20 * (len(heading) - 1), legend_y - 14
     parts.append(f'<line x1="{axis_x}" y1="{top}" x2="{axis_x}" y2="{bottom:.1f}" '
                  f'stroke="{MUTED}" stroke-width="2"/>')
     for kind, ry, payload in rows:
@@ -165,21 +182,22 @@ def timeline_svg(t: Timeline) -> str:
             continue
         e, title_lines, detail_lines = payload
         shape, colour, _ = KINDS[e.kind]
-        parts.append(text(axis_x - 14, ry, _date(e.date), SIZE_TICK, "end", fill=MUTED))
+        if narrow:
+            parts.append(text(body_x, ry, _date(e.date), SIZE_TICK, fill=MUTED))
+        else:
+            parts.append(text(axis_x - 14, ry, _date(e.date), SIZE_TICK, "end", fill=MUTED))
         parts.append(marker(shape, axis_x, ry - 5, 6, colour))
         href = e.links()[0][1] if e.sources else None
+        ty = ry + date_h
         for i, line in enumerate(title_lines):
-            t_el = text(body_x, ry + 18 * i, line, SIZE_LABEL, weight="bold")
+            t_el = text(body_x, ty + 18 * i, line, SIZE_LABEL, weight="bold")
             parts.append(f'<a href="{escape(href)}">{t_el}</a>' if href else t_el)
-        dy = ry + 18 * len(title_lines)
+        dy = ty + 18 * len(title_lines)
         for i, line in enumerate(detail_lines):
             parts.append(text(body_x, dy + 17 * i, line, SIZE_TICK, fill=INK))
-    lx = 16
-    for kind, (shape, colour, label) in KINDS.items():
-        if not any(e.kind == kind for e in t.events):
-            continue
-        parts.append(marker(shape, lx + 6, legend_y + 4, 6, colour))
-        parts.append(text(lx + 18, legend_y + 9, label, SIZE_NOTE, fill=MUTED))
-        lx += 18 + len(label) * SIZE_NOTE * 0.56 + 22
+    for kind, x, yy in legend:
+        shape, colour, label = KINDS[kind]
+        parts.append(marker(shape, x + 6, yy + 4, 6, colour))
+        parts.append(text(x + 18, yy + 9, label, SIZE_NOTE, fill=MUTED))
     parts.append("</svg>")
     return "".join(parts)
