@@ -47,9 +47,12 @@ def _path_method(name: str):
         mod = importlib.import_module(f"refmodel.{short}")
         cls = vars(mod).get(cls_name)
         if isinstance(cls, type) and cls.__module__ == mod.__name__:
-            fn = cls.__dict__.get(method)
-            if callable(fn):
-                return cls, fn
+            # the method may live on a base class split out for length (user_access's
+            # do_swap_page half is swapin_fault): replace it where it is defined
+            for owner in cls.__mro__:
+                fn = owner.__dict__.get(method)
+                if callable(fn):
+                    return owner, fn
             raise KeyError(f"the model's {cls_name} has no method named {method!r}")
     raise KeyError(f"the model defines no kernel path named {cls_name!r}")
 

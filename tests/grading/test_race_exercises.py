@@ -20,6 +20,7 @@ from refmodel.explore import configs, explore
 from refmodel.grading import cli
 from refmodel.grading.spec import model_function
 from refmodel.memory import user_access
+from refmodel.swapin import swapin_fault
 from refmodel.overrides import kernel_function, override
 
 RACE = [c for c in E.exercises()["ex10"]["cases"] if "explore" in c]
@@ -35,7 +36,9 @@ def local_check(exercise, cells):
 # -- overriding a kernel path's method or step ------------------------------------------------
 
 def test_a_path_step_is_overridden_on_its_class_with_its_facts_and_restored():
-    original = user_access.__dict__["migration_entry_wait"]
+    # user_access inherits its do_swap_page half from swapin_fault: the step is replaced
+    # where it is defined, and user_access (and the finer classes) see it through the MRO
+    original = swapin_fault.__dict__["migration_entry_wait"]
     calls = []
 
     def mine(self, k):
@@ -43,11 +46,11 @@ def test_a_path_step_is_overridden_on_its_class_with_its_facts_and_restored():
         return original(self, k)
     with pytest.raises(RuntimeError):
         with override(**{"user_access.migration_entry_wait": mine}):
-            step = user_access.__dict__["migration_entry_wait"]
+            step = swapin_fault.__dict__["migration_entry_wait"]
             assert step is not original and step.step_facts == original.step_facts
-            assert kernel_function("user_access.migration_entry_wait") == (user_access, original)
+            assert kernel_function("user_access.migration_entry_wait") == (swapin_fault, original)
             raise RuntimeError("boom")
-    assert user_access.__dict__["migration_entry_wait"] is original
+    assert swapin_fault.__dict__["migration_entry_wait"] is original
     with override(**{"user_access.migration_entry_wait": mine}):
         r = explore("reader")
     assert not r.violations and calls and set(calls) == {"migration_entry_wait"}
@@ -63,7 +66,7 @@ def test_override_names_a_missing_path_or_method():
 
 
 def test_the_model_function_of_a_method_is_its_own():
-    assert model_function("migration_entry_wait") is user_access.__dict__["migration_entry_wait"]
+    assert model_function("migration_entry_wait") is swapin_fault.__dict__["migration_entry_wait"]
     assert E.override_name("migration_entry_wait_start") == "user_access.migration_entry_wait_start"
     assert E.override_name("remove_migration_pte") == "remove_migration_pte"
 
