@@ -419,6 +419,30 @@ def check_built_config(site: Path) -> None:
             fail(f"the built jupyter-lite.json lost {KERNEL_PLUGIN} {key} (got {got.get(key)!r})")
 
 
+def add_favicons(site: Path) -> None:
+    """Give each page of the app the tab icons that JupyterLab's own server page has (the
+    idle one, and the busy one its status plugin swaps in).  jupyterlite-core's pages have
+    none, so the browser asks for /favicon.ico at the server's root, which the book does
+    not serve: a 404 on every page (and a console error)."""
+    icons = site / "static" / "favicons"
+    if not (icons / "favicon.ico").is_file():
+        fail(f"no {icons.relative_to(site)}/favicon.ico in the built site")
+    pages = [site / "index.html", *sorted(site.glob("*/index.html"))]
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        if 'rel="icon"' in html:
+            continue
+        rel = "." if page.parent == site else ".."
+        links = (f'<link rel="icon" type="image/x-icon" href="{rel}/static/favicons/favicon.ico" class="idle favicon">\n'
+                 f'    <link rel="" type="image/x-icon" href="{rel}/static/favicons/favicon-busy-1.ico" class="busy favicon">\n'
+                 '    ')
+        head = html.find("<head>")
+        if head < 0:
+            fail(f"{page.relative_to(site)} has no <head>: cannot place the tab icon")
+        head += len("<head>")
+        page.write_text(html[:head] + "\n    " + links.rstrip() + html[head:], encoding="utf-8")
+
+
 def check_widgets_match() -> None:
     """The kernel's ipywidgets must speak to the front end's jupyterlab-manager: same majors."""
     from importlib.metadata import version
@@ -466,6 +490,7 @@ def main() -> None:
     step(f"pyodide-lock.json: {len(lock['packages'])} packages, all local")
 
     jupyter_lite_build(WORK / "contents", out)
+    add_favicons(out)
     shutil.copytree(staging_static, out / "static" / "pyodide")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     step(f"site ready in {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "

@@ -15,6 +15,9 @@ into _build/html/lite (scripts/build-lite.py), with Python in Pyodide and nothin
         Run All: the check scores the stubs 0 with BAD lines; a new cell with working
         functions and check("ex1", globals()) scores full marks
     and no JavaScript error, no failed request, nothing off the machine.
+    every chapter and exercise of _toc.yml (marked slow as well; about 20-50 s each on this
+    2-core machine): one browser profile, one tab at a time, Run All; every code cell
+    runs, none writes to stderr or fails (unless tagged raises-exception), no JS error.
 
 Cheaper checks need no browser: every chapter and exercise page links to its notebook in the
 lite site, the site's lock file names only files it serves (with their sha256), and the
@@ -120,6 +123,18 @@ def test_lite_site_is_self_contained():
     assert not {"numpy", "matplotlib"} & set(packages)      # not served: see lite/requirements-pyodide.txt
 
 
+@pytest.mark.book
+@pytest.mark.lite
+def test_every_app_page_names_its_tab_icon():
+    """Each page of the lite app links a tab icon that the site serves, so that the browser
+    does not ask for /favicon.ico at the server's root (a 404 and a console error)."""
+    lite = built_lite()
+    for page in [lite / "index.html", *sorted(lite.glob("*/index.html"))]:
+        hrefs = re.findall(r'<link rel="icon" [^>]*href="([^"]+)"', page.read_text(encoding="utf-8"))
+        assert len(hrefs) == 1, f"{page.relative_to(lite)}: {hrefs}"
+        assert (page.parent / hrefs[0]).resolve().is_file(), f"{page.relative_to(lite)}: {hrefs[0]}"
+
+
 # -- the kernel's start-up hook, in this Python -----------------------------------------------
 
 def _workbook_lite():
@@ -223,11 +238,17 @@ def browser():
 class LitePage:
     """A notebook open in the lite site, in a fresh browser profile, recording problems."""
 
-    def __init__(self, browser, site: str, notebook: str):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 1600})
+    def __init__(self, browser, site: str, notebook: str, context=None):
+        """A new browser profile of its own, or a new tab in context (which then keeps its
+        HTTP cache and service worker from one notebook to the next, as a reader's does)."""
+        self.own_context = context is None
+        self.context = context or browser.new_context(viewport={"width": 1280, "height": 1600})
         self.problems, self.fetched = [], []
-        self.context.route("**/*", self._route)
+        if self.own_context:
+            self.context.route("**/*", self._route)
         self.page = self.context.new_page()
+        if not self.own_context:
+            self.page.route("**/*", self._route)
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.problems.append(f"uncaught exception: {exc}"))
         self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"))
@@ -303,7 +324,10 @@ class LitePage:
                   needle, 30_000)
 
     def close(self):
-        self.context.close()
+        if self.own_context:
+            self.context.close()
+        else:
+            self.page.close()
 
 
 @pytest.fixture
@@ -375,3 +399,63 @@ def test_exercise_check_runs_in_the_browser(lite_page):
     lp.wait_for_output("ex1: 10/10 points", timeout=60_000)
     assert time.perf_counter() - t0 < 60
     assert lp.problems == []
+
+
+# -- every notebook, in one browser session ---------------------------------------------------
+
+def code_cells(notebook: str) -> list:
+    """The tags of each code cell of a notebook of the repository, in order."""
+    nb = json.loads((ROOT / notebook).read_text(encoding="utf-8"))
+    return [c.get("metadata", {}).get("tags", []) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.fixture(scope="module")
+def shared_context(browser):
+    """One browser profile for the whole run: each notebook opens in a new tab of it, one at
+    a time (a tab closes, and its kernel with it, before the next opens)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1600})
+    yield context
+    context.close()
+
+
+# ms per notebook from Run All to its last cell done; the slowest chapter (what-it-saved)
+# takes about a minute in Pyodide on this machine.
+RUN_ALL_TIMEOUT = 240_000
+
+
+@pytest.mark.book
+@pytest.mark.browser
+@pytest.mark.lite
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("notebook", toc_notebooks())
+def test_every_notebook_runs_in_the_browser(browser, site, shared_context, notebook):
+    """Each chapter and exercise of _toc.yml, opened in the lite site and run with Run All:
+    every code cell runs (JupyterLite stops Run All at the first error, so a cell without
+    its execution count means that a cell above it failed), no cell shows an error or
+    anything on stderr unless it is tagged raises-exception, and the page logs no
+    JavaScript error and asks nothing of another host."""
+    tags = code_cells(notebook)
+    lp = LitePage(browser, site, notebook, context=shared_context)
+    try:
+        lp.wait("every code cell in the page",
+                "n => document.querySelectorAll('.jp-Notebook .jp-CodeCell').length === n", len(tags),
+                timeout=60_000)
+        lp.run_all()
+        # Run All marks every queued cell [*]; when none is left, the run is over (finished,
+        # or stopped at an error, which leaves the cells below it without a number).
+        lp.wait("Run All to finish", r"""() => !Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt'))
+                                                .some(e => /\[\*\]/.test(e.textContent))""", timeout=RUN_ALL_TIMEOUT)
+        cells = lp.page.evaluate("""() => Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell')).map(c => ({
+            prompt: c.querySelector('.jp-InputPrompt').textContent.trim(),
+            stderr: Array.from(c.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+                    .map(e => e.textContent.slice(0, 1500))}))""")
+        assert len(cells) == len(tags)
+        errors = [f"code cell {i + 1}: {'; '.join(c['stderr'])}" for i, (c, t) in enumerate(zip(cells, tags))
+                  if c["stderr"] and "raises-exception" not in t]
+        assert not errors, f"{notebook}: output on stderr or an error:\n" + "\n".join(errors)
+        not_run = [i + 1 for i, c in enumerate(cells) if not re.search(r"\[\d+\]", c["prompt"])]
+        assert not not_run, f"{notebook}: code cells {not_run} did not run"
+        assert lp.problems == [], f"{notebook}: {lp.problems}"
+    finally:
+        lp.close()
