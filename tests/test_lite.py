@@ -135,6 +135,25 @@ def test_every_app_page_names_its_tab_icon():
         assert (page.parent / hrefs[0]).resolve().is_file(), f"{page.relative_to(lite)}: {hrefs[0]}"
 
 
+@pytest.mark.book
+@pytest.mark.lite
+def test_standard_library_is_served_with_bytecode():
+    """The site's python_stdlib.zip has bytecode beside every module (name.pyc next to
+    name.py, where zipimport looks first), unchecked-hash (PEP 552 flags = 1), so that no
+    tab compiles the standard library again; the sources stay, for tracebacks."""
+    import zipfile
+    lite = built_lite()
+    with zipfile.ZipFile(lite / "static" / "pyodide" / "python_stdlib.zip") as z:
+        names = set(z.namelist())
+        sources = sorted(n for n in names if n.endswith(".py"))
+        assert len(sources) > 400 and "asyncio/__init__.py" in sources
+        missing = [n for n in sources if n + "c" not in names]
+        assert not missing, f"no bytecode for {missing[:10]}"
+        for name in ("asyncio/__init__.pyc", "json/decoder.pyc", "inspect.pyc"):
+            header = z.read(name)[:16]
+            assert int.from_bytes(header[4:8], "little") == 1, f"{name}: not unchecked-hash bytecode"
+
+
 # -- the kernel's start-up hook, in this Python -----------------------------------------------
 
 def _workbook_lite():
