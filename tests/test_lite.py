@@ -13,7 +13,8 @@ into _build/html/lite (scripts/build-lite.py), with Python in Pyodide and nothin
         which redraws the picture with the new type and offset
     lite/notebooks/index.html?path=exercises/ex1-migration-entries.ipynb
         Run All: the check scores the stubs 0 with BAD lines; a new cell with working
-        functions and check("ex1", globals()) scores full marks
+        functions and check("ex1", globals()) scores full marks; a practice question
+        (refmodel.practice.predict) answers its Check button from the kernel
     and no JavaScript error, no failed request, nothing off the machine.
     every chapter and exercise of _toc.yml (marked slow as well; about 20-50 s each on this
     2-core machine): one browser profile, one tab at a time, Run All; every code cell
@@ -400,7 +401,7 @@ def test_chapter_runs_in_the_browser_with_live_widgets(lite_page):
 @pytest.mark.lite
 def test_exercise_check_runs_in_the_browser(lite_page):
     """Exercise 1 in Pyodide: the check scores the stubs 0 with BAD lines, and scores a
-    working set of functions in full."""
+    working set of functions in full; a practice question works as a live widget."""
     lp = lite_page(EXERCISE)
     lp.run_all()
     lp.wait_for_output("ex1: 0/10 points")
@@ -417,6 +418,26 @@ def test_exercise_check_runs_in_the_browser(lite_page):
     lp.page.keyboard.press("Shift+Enter")
     lp.wait_for_output("ex1: 10/10 points", timeout=60_000)
     assert time.perf_counter() - t0 < 60
+
+    # A practice question ("predict, then check") is a live widget here: commit to a
+    # choice, Check, and the model's verdict and answer come back from the kernel.
+    lp.page.keyboard.press("Escape")
+    lp.page.keyboard.press("b")
+    lp.page.keyboard.press("Enter")
+    lp.page.keyboard.insert_text("from refmodel.practice import predict; predict('fault', 3)")
+    lp.page.keyboard.press("Shift+Enter")
+    lp.wait("the practice question's widget",
+            "() => !!document.querySelector('.widget-radio-box input[type=radio]')", timeout=60_000)
+    question = lp.page.locator(".widget-vbox").last
+    assert "Predict, then check" in question.text_content() and "Which page" in question.text_content()
+    question.locator(".widget-radio-box input[type=radio]").first.check()
+    question.locator("button", has_text="Check").click()
+    lp.wait("the practice question's verdict",
+            "() => Array.from(document.querySelectorAll('.widget-vbox .widget-html')).some(e => /The model:/.test(e.textContent))",
+            timeout=30_000)
+    verdict = question.text_content()
+    assert ("Right: the model agrees." in verdict) != ("Not what the model says." in verdict)
+    assert question.locator("button", has_text="Check").is_disabled()
     assert lp.problems == []
 
 
