@@ -15,7 +15,8 @@
 #                results.json per submission, summary.csv and summary.md (JOBS workers)
 #   autograder   _grade/autograder.zip for Gradescope (CASES=hidden.json to ship hidden cases)
 #   bench        bench/run.py            conformance   conformance/lab.py
-#   bench-lite   bench/lite.py: the lite site's start-up and check times in headless Chromium
+#   bench-lite   bench/lite.py: the lite site's start-up and check times in headless Chromium;
+#                bench/lite-kernel.mjs: the kernel start's Python steps under Node (CPU time)
 #   clean        removes _build, .venv, caches and the vendored JS
 
 SHELL      := /bin/bash
@@ -151,6 +152,7 @@ conformance: setup
 bench-lite: setup
 	@test -f _build/html/lite/index.html || $(MAKE) --no-print-directory book
 	$(BIN)/python bench/lite.py
+	node bench/lite-kernel.mjs _build/html/lite
 
 clean:
 	rm -rf _build _grade $(VENV) .cache book/_static/vendor .pytest_cache .hypothesis

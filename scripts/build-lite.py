@@ -11,7 +11,9 @@ this machine blocked:
       files/book/*.ipynb                 every chapter of _toc.yml     } outputs cleared,
       files/exercises/*.ipynb            every exercise                } kernel "python"
       files/conformance/...              the two data files book/real-kernel.ipynb reads
-      static/pyodide/                    the runtime (npm `pyodide`, scripts/vendor-js.sh),
+      static/pyodide/                    the runtime (npm `pyodide`, scripts/vendor-js.sh; its
+                                         python_stdlib.zip with bytecode added, see
+                                         stdlib_with_bytecode),
         pyodide-lock.json                  a lock file of our own: only the wheels below,
         *.whl                              at local URLs (PyPI wheels of lite/requirements-pyodide.txt,
                                            the kernel's own wheels, refmodel and workbook_lite
@@ -192,7 +194,7 @@ def precompile(wheels: list) -> list:
     compiling IPython in the browser at every kernel start costs seconds.  Cached in
     .cache/lite/pyc by the wheel's contents, so only a changed refmodel is recompiled."""
     version = json.loads((PYODIDE_SRC / "package.json").read_text())["version"]
-    cache = CACHE / "pyc" / version
+    cache = CACHE / "pyc" / f"{version}-runtime-paths"       # bytecode naming the run-time file paths
     out, todo = [], {}
     for whl in wheels:
         target = cache / content_key(whl) / whl.name
@@ -212,8 +214,9 @@ def precompile(wheels: list) -> list:
     for whl in todo:
         with zipfile.ZipFile(whl) as z:
             z.extractall(work / whl.name)
-    r = subprocess.run([node, str(ROOT / "scripts" / "lite-pycompile.mjs"), str(PYODIDE_SRC), str(work)],
-                       capture_output=True, text=True)
+    site = f"/lib/python{runtime_python()}/site-packages"
+    r = subprocess.run([node, str(ROOT / "scripts" / "lite-pycompile.mjs"), str(PYODIDE_SRC), str(work),
+                        json.dumps({whl.name: site for whl in todo})], capture_output=True, text=True)
     if r.returncode:
         fail(f"compiling the wheels under Pyodide failed:\n{(r.stdout + r.stderr)[-3000:]}")
     report = json.loads(r.stdout.strip().splitlines()[-1])
@@ -223,6 +226,58 @@ def precompile(wheels: list) -> list:
     step(f"compiled {report['compiled']} modules of {len(todo)} wheels to bytecode"
          + (f" ({len(report['failed'])} did not compile and stay source only)" if report["failed"] else ""))
     return out
+
+
+def runtime_python() -> str:
+    """The site's Python as major.minor ("3.14"), from the vendored runtime's lock file."""
+    info = json.loads((PYODIDE_SRC / "pyodide-lock.json").read_text())["info"]
+    return ".".join(info["python"].split(".")[:2])
+
+
+def stdlib_with_bytecode() -> Path:
+    """Pyodide's python_stdlib.zip with bytecode beside every module (name.pyc next to
+    name.py, where zipimport looks first; unchecked hash-based, PEP 552, compiled by the
+    site's own Python as for the wheels).  The npm package ships the standard library as
+    source only, and zipimport cannot write bytecode back, so every tab compiled each stdlib
+    module it imported (asyncio, inspect, ast, email, ... for IPython and micropip) again:
+    about half of the kernel's start-up CPU time.  The sources stay (tracebacks).  Cached in
+    .cache/lite/pyc-stdlib by the upstream zip's digest."""
+    version = json.loads((PYODIDE_SRC / "package.json").read_text())["version"]
+    src = PYODIDE_SRC / "python_stdlib.zip"
+    key = hashlib.sha256(src.read_bytes()).hexdigest()[:20]
+    target = CACHE / "pyc-stdlib" / f"{version}-runtime-paths" / key / "python_stdlib.zip"
+    if target.is_file():
+        return target
+    node = shutil.which("node") or shutil.which("nodejs")
+    if not node:
+        fail("node is needed to compile the standard library (it comes with npm: apt-get install npm)")
+    work = CACHE / "pyc-work-stdlib"
+    shutil.rmtree(work, ignore_errors=True)
+    with zipfile.ZipFile(src) as z:
+        z.extractall(work / "stdlib")
+    zipped = "/lib/python" + runtime_python().replace(".", "") + ".zip"     # where Pyodide mounts it
+    r = subprocess.run([node, str(ROOT / "scripts" / "lite-pycompile.mjs"), str(PYODIDE_SRC), str(work),
+                        json.dumps({"stdlib": zipped})], capture_output=True, text=True)
+    if r.returncode:
+        fail(f"compiling the standard library under Pyodide failed:\n{(r.stdout + r.stderr)[-3000:]}")
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    root = work / "stdlib"
+    shutil.rmtree(target.parent.parent, ignore_errors=True)          # older zips of this version
+    target.parent.mkdir(parents=True)
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            out.writestr(info, z.read(info), compress_type=info.compress_type)
+        for pyc in sorted(root.rglob("__pycache__/*.pyc")):
+            module = pyc.name.split(".", 1)[0]                      # name.cpython-3XX.pyc
+            name = (pyc.parent.parent.relative_to(root) / f"{module}.pyc").as_posix()
+            out.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), pyc.read_bytes(),
+                         zipfile.ZIP_DEFLATED)
+    tmp.replace(target)
+    shutil.rmtree(work, ignore_errors=True)
+    step(f"compiled {report['compiled']} standard-library modules to bytecode"
+         + (f" ({len(report['failed'])} did not compile and stay source only)" if report["failed"] else ""))
+    return target
 
 
 def content_key(whl: Path) -> str:
@@ -419,6 +474,30 @@ def check_built_config(site: Path) -> None:
             fail(f"the built jupyter-lite.json lost {KERNEL_PLUGIN} {key} (got {got.get(key)!r})")
 
 
+def add_favicons(site: Path) -> None:
+    """Give each page of the app the tab icons that JupyterLab's own server page has (the
+    idle one, and the busy one its status plugin swaps in).  jupyterlite-core's pages have
+    none, so the browser asks for /favicon.ico at the server's root, which the book does
+    not serve: a 404 on every page (and a console error)."""
+    icons = site / "static" / "favicons"
+    if not (icons / "favicon.ico").is_file():
+        fail(f"no {icons.relative_to(site)}/favicon.ico in the built site")
+    pages = [site / "index.html", *sorted(site.glob("*/index.html"))]
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        if 'rel="icon"' in html:
+            continue
+        rel = "." if page.parent == site else ".."
+        links = (f'<link rel="icon" type="image/x-icon" href="{rel}/static/favicons/favicon.ico" class="idle favicon">\n'
+                 f'    <link rel="" type="image/x-icon" href="{rel}/static/favicons/favicon-busy-1.ico" class="busy favicon">\n'
+                 '    ')
+        head = html.find("<head>")
+        if head < 0:
+            fail(f"{page.relative_to(site)} has no <head>: cannot place the tab icon")
+        head += len("<head>")
+        page.write_text(html[:head] + "\n    " + links.rstrip() + html[head:], encoding="utf-8")
+
+
 def check_widgets_match() -> None:
     """The kernel's ipywidgets must speak to the front end's jupyterlab-manager: same majors."""
     from importlib.metadata import version
@@ -459,6 +538,7 @@ def main() -> None:
     shutil.rmtree(staging_static, ignore_errors=True)
     shutil.copytree(PYODIDE_SRC, staging_static,
                     ignore=shutil.ignore_patterns("pyodide-lock.json", "package.json"))
+    shutil.copy2(stdlib_with_bytecode(), staging_static / "python_stdlib.zip")
     for whl in wheels:
         shutil.copy2(whl, staging_static / whl.name)
     lock = write_lock(upstream, wheels, staging_static / "pyodide-lock.json")
@@ -466,6 +546,7 @@ def main() -> None:
     step(f"pyodide-lock.json: {len(lock['packages'])} packages, all local")
 
     jupyter_lite_build(WORK / "contents", out)
+    add_favicons(out)
     shutil.copytree(staging_static, out / "static" / "pyodide")
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     step(f"site ready in {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "

@@ -15,7 +15,8 @@ import pytest
 
 from refmodel import MAP_ANONYMOUS, MAP_PRIVATE, MPOL_MF_MOVE_ALL, PAGE_SIZE, PROT_READ, \
     PROT_WRITE, Machine
-from refmodel.render.chart import Chart, Series, bar_chart, chart_svg, line_chart, nice_ticks
+from refmodel.render.chart import (Chart, Series, bar_chart, chart_svg, line_chart, nice_ticks,
+                                  stacked_bar_chart)
 from refmodel.render.sequence import Recorder, page_watch
 from refmodel.render.swaptypes import load as load_swap_types
 from refmodel.render.swaptypes import swap_types_picture
@@ -91,6 +92,32 @@ def test_log2_positions_are_evenly_spaced():
           parse_svg(svg).find(f".//{SVG}polyline").get("points").split()]
     gaps = [b - a for a, b in zip(xs, xs[1:])]
     assert max(gaps) - min(gaps) < 0.5
+
+
+def test_stacked_chart_text_and_svg_carry_the_same_numbers():
+    c = stacked_bar_chart("Fields per scenario", "scenario", "fields", ["one", "two"],
+                          {"same": [3, 1], "named": [0, 2], "loose": [1, None]}, note="n")
+    rows = {line.split()[0]: line.split()[1:] for line in str(c).splitlines()
+            if line.startswith(("one", "two"))}
+    assert "total" in str(c)
+    assert rows == {"one": ["3", "0", "1", "4"], "two": ["1", "2", "-", "3"]}
+    svg = chart_svg(c)
+    assert_scalable(svg)
+    segments = {r.find(f"{SVG}title").text: r for r in parse_svg(svg).iter(f"{SVG}rect")
+                if r.find(f"{SVG}title") is not None}
+    # zero and missing values draw no segment; the rest are stacked left to right
+    assert sorted(segments) == ["loose, one: 1", "named, two: 2", "same, one: 3", "same, two: 1"]
+    w = {k: float(r.get("width")) for k, r in segments.items()}
+    assert w["same, one: 3"] == pytest.approx(3 * w["loose, one: 1"], abs=0.3)   # drawn to 0.1
+    assert w["named, two: 2"] == pytest.approx(2 * w["same, two: 1"], abs=0.3)
+    x = {k: float(r.get("x")) for k, r in segments.items()}
+    assert x["loose, one: 1"] == pytest.approx(x["same, one: 3"] + w["same, one: 3"], abs=0.2)
+    assert "4" in svg_texts(svg) and "3" in svg_texts(svg)          # the totals
+
+
+def test_stacked_chart_refuses_negative_values():
+    with pytest.raises(ValueError, match="at least 0"):
+        stacked_bar_chart("t", "x", "y", ["a"], {"s": [-1]})
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -13,8 +13,12 @@ into _build/html/lite (scripts/build-lite.py), with Python in Pyodide and nothin
         which redraws the picture with the new type and offset
     lite/notebooks/index.html?path=exercises/ex1-migration-entries.ipynb
         Run All: the check scores the stubs 0 with BAD lines; a new cell with working
-        functions and check("ex1", globals()) scores full marks
+        functions and check("ex1", globals()) scores full marks; a practice question
+        (refmodel.practice.predict) answers its Check button from the kernel
     and no JavaScript error, no failed request, nothing off the machine.
+    every chapter and exercise of _toc.yml (marked slow as well; about 20-50 s each on this
+    2-core machine): one browser profile, one tab at a time, Run All; every code cell
+    runs, none writes to stderr or fails (unless tagged raises-exception), no JS error.
 
 Cheaper checks need no browser: every chapter and exercise page links to its notebook in the
 lite site, the site's lock file names only files it serves (with their sha256), and the
@@ -120,6 +124,37 @@ def test_lite_site_is_self_contained():
     assert not {"numpy", "matplotlib"} & set(packages)      # not served: see lite/requirements-pyodide.txt
 
 
+@pytest.mark.book
+@pytest.mark.lite
+def test_every_app_page_names_its_tab_icon():
+    """Each page of the lite app links a tab icon that the site serves, so that the browser
+    does not ask for /favicon.ico at the server's root (a 404 and a console error)."""
+    lite = built_lite()
+    for page in [lite / "index.html", *sorted(lite.glob("*/index.html"))]:
+        hrefs = re.findall(r'<link rel="icon" [^>]*href="([^"]+)"', page.read_text(encoding="utf-8"))
+        assert len(hrefs) == 1, f"{page.relative_to(lite)}: {hrefs}"
+        assert (page.parent / hrefs[0]).resolve().is_file(), f"{page.relative_to(lite)}: {hrefs[0]}"
+
+
+@pytest.mark.book
+@pytest.mark.lite
+def test_standard_library_is_served_with_bytecode():
+    """The site's python_stdlib.zip has bytecode beside every module (name.pyc next to
+    name.py, where zipimport looks first), unchecked-hash (PEP 552 flags = 1), so that no
+    tab compiles the standard library again; the sources stay, for tracebacks."""
+    import zipfile
+    lite = built_lite()
+    with zipfile.ZipFile(lite / "static" / "pyodide" / "python_stdlib.zip") as z:
+        names = set(z.namelist())
+        sources = sorted(n for n in names if n.endswith(".py"))
+        assert len(sources) > 400 and "asyncio/__init__.py" in sources
+        missing = [n for n in sources if n + "c" not in names]
+        assert not missing, f"no bytecode for {missing[:10]}"
+        for name in ("asyncio/__init__.pyc", "json/decoder.pyc", "inspect.pyc"):
+            header = z.read(name)[:16]
+            assert int.from_bytes(header[4:8], "little") == 1, f"{name}: not unchecked-hash bytecode"
+
+
 # -- the kernel's start-up hook, in this Python -----------------------------------------------
 
 def _workbook_lite():
@@ -223,11 +258,17 @@ def browser():
 class LitePage:
     """A notebook open in the lite site, in a fresh browser profile, recording problems."""
 
-    def __init__(self, browser, site: str, notebook: str):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 1600})
+    def __init__(self, browser, site: str, notebook: str, context=None):
+        """A new browser profile of its own, or a new tab in context (which then keeps its
+        HTTP cache and service worker from one notebook to the next, as a reader's does)."""
+        self.own_context = context is None
+        self.context = context or browser.new_context(viewport={"width": 1280, "height": 1600})
         self.problems, self.fetched = [], []
-        self.context.route("**/*", self._route)
+        if self.own_context:
+            self.context.route("**/*", self._route)
         self.page = self.context.new_page()
+        if not self.own_context:
+            self.page.route("**/*", self._route)
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.problems.append(f"uncaught exception: {exc}"))
         self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"))
@@ -303,7 +344,10 @@ class LitePage:
                   needle, 30_000)
 
     def close(self):
-        self.context.close()
+        if self.own_context:
+            self.context.close()
+        else:
+            self.page.close()
 
 
 @pytest.fixture
@@ -357,7 +401,7 @@ def test_chapter_runs_in_the_browser_with_live_widgets(lite_page):
 @pytest.mark.lite
 def test_exercise_check_runs_in_the_browser(lite_page):
     """Exercise 1 in Pyodide: the check scores the stubs 0 with BAD lines, and scores a
-    working set of functions in full."""
+    working set of functions in full; a practice question works as a live widget."""
     lp = lite_page(EXERCISE)
     lp.run_all()
     lp.wait_for_output("ex1: 0/10 points")
@@ -374,4 +418,84 @@ def test_exercise_check_runs_in_the_browser(lite_page):
     lp.page.keyboard.press("Shift+Enter")
     lp.wait_for_output("ex1: 10/10 points", timeout=60_000)
     assert time.perf_counter() - t0 < 60
+
+    # A practice question ("predict, then check") is a live widget here: commit to a
+    # choice, Check, and the model's verdict and answer come back from the kernel.
+    lp.page.keyboard.press("Escape")
+    lp.page.keyboard.press("b")
+    lp.page.keyboard.press("Enter")
+    lp.page.keyboard.insert_text("from refmodel.practice import predict; predict('fault', 3)")
+    lp.page.keyboard.press("Shift+Enter")
+    lp.wait("the practice question's widget",
+            "() => !!document.querySelector('.widget-radio-box input[type=radio]')", timeout=60_000)
+    question = lp.page.locator(".widget-vbox").last
+    assert "Predict, then check" in question.text_content() and "Which page" in question.text_content()
+    question.locator(".widget-radio-box input[type=radio]").first.check()
+    question.locator("button", has_text="Check").click()
+    lp.wait("the practice question's verdict",
+            "() => Array.from(document.querySelectorAll('.widget-vbox .widget-html')).some(e => /The model:/.test(e.textContent))",
+            timeout=30_000)
+    verdict = question.text_content()
+    assert ("Right: the model agrees." in verdict) != ("Not what the model says." in verdict)
+    assert question.locator("button", has_text="Check").is_disabled()
     assert lp.problems == []
+
+
+# -- every notebook, in one browser session ---------------------------------------------------
+
+def code_cells(notebook: str) -> list:
+    """The tags of each code cell of a notebook of the repository, in order."""
+    nb = json.loads((ROOT / notebook).read_text(encoding="utf-8"))
+    return [c.get("metadata", {}).get("tags", []) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.fixture(scope="module")
+def shared_context(browser):
+    """One browser profile for the whole run: each notebook opens in a new tab of it, one at
+    a time (a tab closes, and its kernel with it, before the next opens)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1600})
+    yield context
+    context.close()
+
+
+# ms per notebook from Run All to its last cell done; the slowest chapter (what-it-saved)
+# takes about a minute in Pyodide on this machine.
+RUN_ALL_TIMEOUT = 240_000
+
+
+@pytest.mark.book
+@pytest.mark.browser
+@pytest.mark.lite
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("notebook", toc_notebooks())
+def test_every_notebook_runs_in_the_browser(browser, site, shared_context, notebook):
+    """Each chapter and exercise of _toc.yml, opened in the lite site and run with Run All:
+    every code cell runs (JupyterLite stops Run All at the first error, so a cell without
+    its execution count means that a cell above it failed), no cell shows an error or
+    anything on stderr unless it is tagged raises-exception, and the page logs no
+    JavaScript error and asks nothing of another host."""
+    tags = code_cells(notebook)
+    lp = LitePage(browser, site, notebook, context=shared_context)
+    try:
+        lp.wait("every code cell in the page",
+                "n => document.querySelectorAll('.jp-Notebook .jp-CodeCell').length === n", len(tags),
+                timeout=60_000)
+        lp.run_all()
+        # Run All marks every queued cell [*]; when none is left, the run is over (finished,
+        # or stopped at an error, which leaves the cells below it without a number).
+        lp.wait("Run All to finish", r"""() => !Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt'))
+                                                .some(e => /\[\*\]/.test(e.textContent))""", timeout=RUN_ALL_TIMEOUT)
+        cells = lp.page.evaluate("""() => Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell')).map(c => ({
+            prompt: c.querySelector('.jp-InputPrompt').textContent.trim(),
+            stderr: Array.from(c.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+                    .map(e => e.textContent.slice(0, 1500))}))""")
+        assert len(cells) == len(tags)
+        errors = [f"code cell {i + 1}: {'; '.join(c['stderr'])}" for i, (c, t) in enumerate(zip(cells, tags))
+                  if c["stderr"] and "raises-exception" not in t]
+        assert not errors, f"{notebook}: output on stderr or an error:\n" + "\n".join(errors)
+        not_run = [i + 1 for i, c in enumerate(cells) if not re.search(r"\[\d+\]", c["prompt"])]
+        assert not not_run, f"{notebook}: code cells {not_run} did not run"
+        assert lp.problems == [], f"{notebook}: {lp.problems}"
+    finally:
+        lp.close()

@@ -12,6 +12,10 @@ the table folded under it) and print as the table.
                   ["2.6.17", "2.6.18"], {"slots": [1, 0]})
     print(c)            # the table
     c                   # in a notebook: the picture
+
+Three kinds: grouped bars (bar_chart), lines over numbers (line_chart) and horizontal
+stacked bars (stacked_bar_chart: one bar per category, one segment per series, for parts
+of a whole such as the kinds of field checked per scenario).
 """
 
 import math
@@ -35,7 +39,8 @@ class Series:
 @dataclass(frozen=True)
 class Chart:
     """What a chart shows, independent of how it is drawn."""
-    kind: str                    # "bar" (grouped, x are categories) or "line" (x are numbers)
+    kind: str                    # "bar" (grouped, x are categories), "line" (x are numbers)
+                                 # or "stacked" (horizontal, one bar per x, series stacked)
     title: str
     x_label: str
     y_label: str
@@ -46,8 +51,8 @@ class Chart:
     y_format: str = "{:,.0f}"    # how values are written (table, bar labels)
 
     def __post_init__(self):
-        if self.kind not in ("bar", "line"):
-            raise ValueError(f"unknown chart kind {self.kind!r}: 'bar' or 'line'")
+        if self.kind not in ("bar", "line", "stacked"):
+            raise ValueError(f"unknown chart kind {self.kind!r}: 'bar', 'line' or 'stacked'")
         if not self.series:
             raise ValueError("a chart needs at least one series")
         for s in self.series:
@@ -58,6 +63,9 @@ class Chart:
             raise ValueError(f"unknown x_scale {self.x_scale!r}")
         if self.kind == "line" and self.x_scale == "log2" and any(v <= 0 for v in self.x):
             raise ValueError("a log2 x axis needs positive x values")
+        if self.kind == "stacked" and any(v is not None and v < 0
+                                          for s in self.series for v in s.values):
+            raise ValueError("a stacked bar chart needs values of at least 0")
 
     def picture(self) -> Picture:
         return Picture(self.title, chart_text(self), chart_svg(self))
@@ -88,6 +96,14 @@ def line_chart(title, x_label, y_label, x, series, note="", x_scale="linear",
                  y_format)
 
 
+def stacked_bar_chart(title, category_label, value_label, categories, series, note="",
+                      y_format="{:,.0f}") -> Chart:
+    """Horizontal bars, one per category (top to bottom in the order given), each split
+    into one segment per series ({name: values}); the text table adds a total column."""
+    return Chart("stacked", title, category_label, value_label, tuple(categories),
+                 _series(series), note, y_format=y_format)
+
+
 # -- text ---------------------------------------------------------------------------------
 
 def _fmt(chart: Chart, v) -> str:
@@ -101,6 +117,10 @@ def chart_text(chart: Chart) -> str:
     header = [chart.x_label] + [s.name for s in chart.series]
     rows = [[str(x)] + [_fmt(chart, s.values[i]) for s in chart.series]
             for i, x in enumerate(chart.x)]
+    if chart.kind == "stacked":
+        header.append("total")
+        for row, total in zip(rows, _totals(chart)):
+            row.append(_fmt(chart, total))
     out = [chart.title, f"({chart.y_label} by {chart.x_label})", "", text_table(header, rows)]
     if chart.note:
         out += ["", chart.note]
@@ -129,21 +149,12 @@ def _tick_label(v: float) -> str:
     return f"{v:g}"
 
 
-def chart_svg(chart: Chart) -> str:
-    """The chart drawn as a scalable SVG (axes, grid, bars or lines, legend, note)."""
-    values = [v for s in chart.series for v in s.values if v is not None]
-    ticks = nice_ticks(max(values) if values else 0)
-    y_top = ticks[-1]
-    tick_w = max(text_width(_tick_label(t), SIZE_TICK) for t in ticks)
-    left = 24 + tick_w + 8          # room for the rotated y label and the tick labels
-    right = 16
-    top = 18 + 24                   # title
-    legend_items = [s.name for s in chart.series]
-    # Legend rows above the plot: items side by side while they fit, a long name wrapped
-    # over several lines of its own.
+def _legend_layout(names: list) -> tuple:
+    """Legend rows above the plot: items side by side while they fit, a long name wrapped
+    over several lines of its own.  Returns (rows of (series index, lines), height)."""
     avail = WIDTH - 32
     legend_rows, row, row_w = [], [], 0.0
-    for i, name in enumerate(legend_items):
+    for i, name in enumerate(names):
         lines = wrap(name, SIZE_TICK, avail - 30)
         w = 30 + max(text_width(x, SIZE_TICK) for x in lines) + 18
         if row and (row_w + w > avail or len(lines) > 1):
@@ -156,24 +167,13 @@ def chart_svg(chart: Chart) -> str:
             row, row_w = [], 0.0
     if row:
         legend_rows.append(row)
-    legend_h = sum(20 * max(len(lines) for _, lines in r) + 2 for r in legend_rows)
-    top += legend_h + 8
-    plot_h = 240
-    x_axis_h = 24 + 22              # tick labels + axis label
-    note_lines = wrap(chart.note, SIZE_NOTE, WIDTH - 32) if chart.note else []
-    height = top + plot_h + x_axis_h + 18 * len(note_lines) + 14
-    plot_w = WIDTH - left - right
-    y0 = top + plot_h
+    return legend_rows, sum(20 * max(len(lines) for _, lines in r) + 2 for r in legend_rows)
 
-    def ypos(v: float) -> float:
-        return y0 - (v / y_top) * plot_h if y_top else y0
 
-    desc = (f"{'Bar' if chart.kind == 'bar' else 'Line'} chart of {chart.y_label} by "
-            f"{chart.x_label} for {', '.join(legend_items)}. The same data is in the text "
-            f"table that follows the picture.")
-    parts = svg_open(WIDTH, height, chart.title, desc)
-    parts.append(text(16, 26, chart.title, SIZE_TITLE, weight="bold"))
-    # Legend.
+def _legend(chart: Chart, legend_rows: list) -> list:
+    """The legend drawn under the title: a line and marker per line series, a swatch per
+    bar series."""
+    parts = []
     ly = 26 + 24
     for row in legend_rows:
         lx = 16
@@ -191,6 +191,44 @@ def chart_svg(chart: Chart) -> str:
                 parts.append(text(lx + 30, ly + 20 * j, line, SIZE_TICK))
             lx += 30 + max(text_width(x, SIZE_TICK) for x in lines) + 18
         ly += 20 * max(len(lines) for _, lines in row) + 2
+    return parts
+
+
+def _totals(chart: Chart) -> list:
+    """Per x value, the sum of the series' values (None counts as 0)."""
+    return [sum(s.values[i] or 0 for s in chart.series) for i in range(len(chart.x))]
+
+
+def chart_svg(chart: Chart) -> str:
+    """The chart drawn as a scalable SVG (axes, grid, bars or lines, legend, note)."""
+    if chart.kind == "stacked":
+        return _stacked_svg(chart)
+    values = [v for s in chart.series for v in s.values if v is not None]
+    ticks = nice_ticks(max(values) if values else 0)
+    y_top = ticks[-1]
+    tick_w = max(text_width(_tick_label(t), SIZE_TICK) for t in ticks)
+    left = 24 + tick_w + 8          # room for the rotated y label and the tick labels
+    right = 16
+    top = 18 + 24                   # title
+    legend_items = [s.name for s in chart.series]
+    legend_rows, legend_h = _legend_layout(legend_items)
+    top += legend_h + 8
+    plot_h = 240
+    x_axis_h = 24 + 22              # tick labels + axis label
+    note_lines = wrap(chart.note, SIZE_NOTE, WIDTH - 32) if chart.note else []
+    height = top + plot_h + x_axis_h + 18 * len(note_lines) + 14
+    plot_w = WIDTH - left - right
+    y0 = top + plot_h
+
+    def ypos(v: float) -> float:
+        return y0 - (v / y_top) * plot_h if y_top else y0
+
+    desc = (f"{'Bar' if chart.kind == 'bar' else 'Line'} chart of {chart.y_label} by "
+            f"{chart.x_label} for {', '.join(legend_items)}. The same data is in the text "
+            f"table that follows the picture.")
+    parts = svg_open(WIDTH, height, chart.title, desc)
+    parts.append(text(16, 26, chart.title, SIZE_TITLE, weight="bold"))
+    parts += _legend(chart, legend_rows)
     # Grid and y axis.
     for t in ticks:
         y = ypos(t)
@@ -271,3 +309,59 @@ def _lines(chart, left, plot_w, y0, ypos) -> list:
             parts.append(f'<g>{marker(SHAPES[si % len(SHAPES)], xpos(i), ypos(v), 4.5, colour)}'
                          f'<title>{escape(f"{s.name}, {chart.x[i]}: {_fmt(chart, v)}")}</title></g>')
     return parts
+
+
+def _stacked_svg(chart: Chart) -> str:
+    """Horizontal stacked bars: category labels on the left, values along the bottom."""
+    totals = _totals(chart)
+    ticks = nice_ticks(max(totals) if totals else 0)
+    x_top = ticks[-1]
+    names = [str(x) for x in chart.x]
+    left = 16 + max(text_width(n, SIZE_TICK) for n in names) + 10
+    right = 16 + text_width(_fmt(chart, max(totals)), SIZE_TICK) + 8   # room for totals
+    legend_items = [s.name for s in chart.series]
+    legend_rows, legend_h = _legend_layout(legend_items)
+    top = 18 + 24 + legend_h + 8
+    row_h = 24
+    plot_h = row_h * len(chart.x)
+    plot_w = WIDTH - left - right
+    y0 = top + plot_h
+    note_lines = wrap(chart.note, SIZE_NOTE, WIDTH - 32) if chart.note else []
+    height = y0 + 24 + 22 + 18 * len(note_lines) + 14
+
+    def xpos(v: float) -> float:
+        return left + (v / x_top) * plot_w if x_top else left
+
+    desc = (f"Stacked bar chart of {chart.y_label} by {chart.x_label}, split into "
+            f"{', '.join(legend_items)}. The same data is in the text table that follows "
+            f"the picture.")
+    parts = svg_open(WIDTH, height, chart.title, desc)
+    parts.append(text(16, 26, chart.title, SIZE_TITLE, weight="bold"))
+    parts += _legend(chart, legend_rows)
+    for t in ticks:
+        x = xpos(t)
+        parts.append(f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{y0:.1f}" '
+                     f'stroke="{GRID}" stroke-width="1"/>')
+        parts.append(text(x, y0 + 18, _tick_label(t), SIZE_TICK, "middle", fill=MUTED))
+    for g, (name, total) in enumerate(zip(names, totals)):
+        y = top + row_h * g
+        parts.append(text(left - 8, y + row_h / 2 + 4.5, name, SIZE_TICK, "end"))
+        acc = 0
+        for i, s in enumerate(chart.series):
+            v = s.values[g]
+            if not v:
+                continue
+            x = xpos(acc)
+            parts.append(f'<rect x="{x:.1f}" y="{y + 3:.1f}" width="{xpos(acc + v) - x:.1f}" '
+                         f'height="{row_h - 6:.1f}" fill="{PALETTE[i % len(PALETTE)]}">'
+                         f'<title>{escape(f"{s.name}, {name}: {_fmt(chart, v)}")}</title></rect>')
+            acc += v
+        parts.append(text(xpos(total) + 4, y + row_h / 2 + 4.5, _fmt(chart, total),
+                          SIZE_TICK - 1, fill=INK))
+    parts.append(f'<line x1="{left:.1f}" y1="{top:.1f}" x2="{left:.1f}" y2="{y0:.1f}" '
+                 f'stroke="{INK}" stroke-width="1.2"/>')
+    parts.append(text(left + plot_w / 2, y0 + 40, chart.y_label, SIZE_LABEL, "middle"))
+    for i, line in enumerate(note_lines):
+        parts.append(text(16, y0 + 46 + 18 * i, line, SIZE_NOTE, fill=MUTED))
+    parts.append("</svg>")
+    return "".join(parts)
