@@ -366,3 +366,30 @@ def test_swap_types_picture_has_a_narrow_layout_and_12_unit_labels():
         assert 0 <= float(t.get("x")) <= NARROW_WIDTH
     sizes = [float(t.get("font-size")) for t in parse_svg(pic.svg).iter(f"{SVG}text")]
     assert min(sizes) >= 12
+
+
+@pytest.mark.parametrize("kind", ["bar", "line", "stacked"])
+def test_charts_have_a_narrow_layout_with_the_same_data(kind, monkeypatch):
+    """A chart on a phone: NARROW_WIDTH units (so its labels keep about their size on a
+    390 px screen instead of shrinking to half), every word of the wide drawing (a long title
+    wraps), every text starting inside the width; the static book carries both layouts."""
+    from refmodel.render.chart import NARROW_WIDTH, WIDTH, stacked_bar_chart
+    title = "Swap slots, swap-cache and radix-tree operations per migrated page, by kernel"
+    series = {"swap slots": [1, 0, 0], "radix-tree updates": [3, 1, 1]}
+    if kind == "bar":
+        c = bar_chart(title, "kernel", "operations", ["2.6.17", "rfc-v1", "2.6.18"], series)
+    elif kind == "line":
+        c = line_chart(title, "pages", "operations", [64, 256, 1024], series, x_scale="log2")
+    else:
+        c = stacked_bar_chart(title, "scenario", "fields", ["hole-and-unmapped", "fork", "tmpfs"],
+                              series)
+    pic = c.picture()
+    wide, narrow = assert_scalable(pic.svg), assert_scalable(pic.narrow)
+    assert float(wide.get("width")) == WIDTH and float(narrow.get("width")) == NARROW_WIDTH
+    assert set(" ".join(svg_texts(pic.narrow)).split()) == set(" ".join(svg_texts(pic.svg)).split())
+    assert len([t for t in svg_texts(pic.narrow) if t in title]) >= 2     # the title wrapped
+    for t in narrow.iter(f"{SVG}text"):
+        if t.get("transform") is None:                # the rotated y label is placed by it
+            assert 0 <= float(t.get("x")) <= NARROW_WIDTH
+    monkeypatch.setenv("WORKBOOK_STATIC", "1")
+    assert 'class="refmodel-narrow"' in pic._repr_html_()

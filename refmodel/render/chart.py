@@ -27,6 +27,7 @@ from .figure import (GRID, INK, MUTED, PALETTE, SHAPES, SIZE_LABEL, SIZE_NOTE, S
 from .picture import Picture
 
 WIDTH = 640
+NARROW_WIDTH = 360        # the phone layout (see sequence.py): a 390 px screen's column, ~1:1
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class Chart:
             raise ValueError("a stacked bar chart needs values of at least 0")
 
     def picture(self) -> Picture:
-        return Picture(self.title, chart_text(self), chart_svg(self))
+        return Picture(self.title, chart_text(self), chart_svg(self),
+                       narrow=chart_svg(self, narrow=True))
 
     def __str__(self) -> str:
         return chart_text(self)
@@ -149,10 +151,15 @@ def _tick_label(v: float) -> str:
     return f"{v:g}"
 
 
-def _legend_layout(names: list) -> tuple:
+def _title_lines(chart: Chart, width: int) -> list:
+    """The title, wrapped to the drawing's width (one line at 640 units for the book's titles)."""
+    return wrap(chart.title, SIZE_TITLE, width - 32) or [""]
+
+
+def _legend_layout(names: list, width: int = WIDTH) -> tuple:
     """Legend rows above the plot: items side by side while they fit, a long name wrapped
     over several lines of its own.  Returns (rows of (series index, lines), height)."""
-    avail = WIDTH - 32
+    avail = width - 32
     legend_rows, row, row_w = [], [], 0.0
     for i, name in enumerate(names):
         lines = wrap(name, SIZE_TICK, avail - 30)
@@ -170,11 +177,11 @@ def _legend_layout(names: list) -> tuple:
     return legend_rows, sum(20 * max(len(lines) for _, lines in r) + 2 for r in legend_rows)
 
 
-def _legend(chart: Chart, legend_rows: list) -> list:
-    """The legend drawn under the title: a line and marker per line series, a swatch per
-    bar series."""
+def _legend(chart: Chart, legend_rows: list, title_h: float = 0) -> list:
+    """The legend drawn under the title (title_h: the height of title lines after the
+    first): a line and marker per line series, a swatch per bar series."""
     parts = []
-    ly = 26 + 24
+    ly = 26 + 24 + title_h
     for row in legend_rows:
         lx = 16
         for i, lines in row:
@@ -199,25 +206,35 @@ def _totals(chart: Chart) -> list:
     return [sum(s.values[i] or 0 for s in chart.series) for i in range(len(chart.x))]
 
 
-def chart_svg(chart: Chart) -> str:
-    """The chart drawn as a scalable SVG (axes, grid, bars or lines, legend, note)."""
+def _title(title_lines: list) -> list:
+    return [text(16, 26 + 22 * i, line, SIZE_TITLE, weight="bold")
+            for i, line in enumerate(title_lines)]
+
+
+def chart_svg(chart: Chart, narrow: bool = False) -> str:
+    """The chart drawn as a scalable SVG (axes, grid, bars or lines, legend, note); narrow:
+    laid out in NARROW_WIDTH units for a phone's column, so that its labels keep their size
+    instead of shrinking with the drawing."""
+    width = NARROW_WIDTH if narrow else WIDTH
     if chart.kind == "stacked":
-        return _stacked_svg(chart)
+        return _stacked_svg(chart, width)
+    title_lines = _title_lines(chart, width)
+    title_h = 22 * (len(title_lines) - 1)
     values = [v for s in chart.series for v in s.values if v is not None]
     ticks = nice_ticks(max(values) if values else 0)
     y_top = ticks[-1]
     tick_w = max(text_width(_tick_label(t), SIZE_TICK) for t in ticks)
     left = 24 + tick_w + 8          # room for the rotated y label and the tick labels
     right = 16
-    top = 18 + 24                   # title
+    top = 18 + 24 + title_h         # title
     legend_items = [s.name for s in chart.series]
-    legend_rows, legend_h = _legend_layout(legend_items)
+    legend_rows, legend_h = _legend_layout(legend_items, width)
     top += legend_h + 8
     plot_h = 240
     x_axis_h = 24 + 22              # tick labels + axis label
-    note_lines = wrap(chart.note, SIZE_NOTE, WIDTH - 32) if chart.note else []
+    note_lines = wrap(chart.note, SIZE_NOTE, width - 32) if chart.note else []
     height = top + plot_h + x_axis_h + 18 * len(note_lines) + 14
-    plot_w = WIDTH - left - right
+    plot_w = width - left - right
     y0 = top + plot_h
 
     def ypos(v: float) -> float:
@@ -226,9 +243,9 @@ def chart_svg(chart: Chart) -> str:
     desc = (f"{'Bar' if chart.kind == 'bar' else 'Line'} chart of {chart.y_label} by "
             f"{chart.x_label} for {', '.join(legend_items)}. The same data is in the text "
             f"table that follows the picture.")
-    parts = svg_open(WIDTH, height, chart.title, desc)
-    parts.append(text(16, 26, chart.title, SIZE_TITLE, weight="bold"))
-    parts += _legend(chart, legend_rows)
+    parts = svg_open(width, height, chart.title, desc)
+    parts += _title(title_lines)
+    parts += _legend(chart, legend_rows, title_h)
     # Grid and y axis.
     for t in ticks:
         y = ypos(t)
@@ -311,22 +328,28 @@ def _lines(chart, left, plot_w, y0, ypos) -> list:
     return parts
 
 
-def _stacked_svg(chart: Chart) -> str:
-    """Horizontal stacked bars: category labels on the left, values along the bottom."""
+def _stacked_svg(chart: Chart, width: int = WIDTH) -> str:
+    """Horizontal stacked bars: category labels on the left, values along the bottom
+    (narrow: each category's label on a line of its own above its bar)."""
+    narrow = width < WIDTH
+    title_lines = _title_lines(chart, width)
+    title_h = 22 * (len(title_lines) - 1)
     totals = _totals(chart)
     ticks = nice_ticks(max(totals) if totals else 0)
     x_top = ticks[-1]
     names = [str(x) for x in chart.x]
-    left = 16 + max(text_width(n, SIZE_TICK) for n in names) + 10
+    left = 16 if narrow else 16 + max(text_width(n, SIZE_TICK) for n in names) + 10
     right = 16 + text_width(_fmt(chart, max(totals)), SIZE_TICK) + 8   # room for totals
     legend_items = [s.name for s in chart.series]
-    legend_rows, legend_h = _legend_layout(legend_items)
-    top = 18 + 24 + legend_h + 8
-    row_h = 24
+    legend_rows, legend_h = _legend_layout(legend_items, width)
+    top = 18 + 24 + title_h + legend_h + 8
+    label_h = 16 if narrow else 0     # narrow: the category's name above its bar
+    bar_h = 24
+    row_h = bar_h + label_h
     plot_h = row_h * len(chart.x)
-    plot_w = WIDTH - left - right
+    plot_w = width - left - right
     y0 = top + plot_h
-    note_lines = wrap(chart.note, SIZE_NOTE, WIDTH - 32) if chart.note else []
+    note_lines = wrap(chart.note, SIZE_NOTE, width - 32) if chart.note else []
     height = y0 + 24 + 22 + 18 * len(note_lines) + 14
 
     def xpos(v: float) -> float:
@@ -335,9 +358,9 @@ def _stacked_svg(chart: Chart) -> str:
     desc = (f"Stacked bar chart of {chart.y_label} by {chart.x_label}, split into "
             f"{', '.join(legend_items)}. The same data is in the text table that follows "
             f"the picture.")
-    parts = svg_open(WIDTH, height, chart.title, desc)
-    parts.append(text(16, 26, chart.title, SIZE_TITLE, weight="bold"))
-    parts += _legend(chart, legend_rows)
+    parts = svg_open(width, height, chart.title, desc)
+    parts += _title(title_lines)
+    parts += _legend(chart, legend_rows, title_h)
     for t in ticks:
         x = xpos(t)
         parts.append(f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{y0:.1f}" '
@@ -345,7 +368,11 @@ def _stacked_svg(chart: Chart) -> str:
         parts.append(text(x, y0 + 18, _tick_label(t), SIZE_TICK, "middle", fill=MUTED))
     for g, (name, total) in enumerate(zip(names, totals)):
         y = top + row_h * g
-        parts.append(text(left - 8, y + row_h / 2 + 4.5, name, SIZE_TICK, "end"))
+        if narrow:
+            parts.append(text(left + 6, y + 13, name, SIZE_TICK))
+            y += label_h
+        else:
+            parts.append(text(left - 8, y + row_h / 2 + 4.5, name, SIZE_TICK, "end"))
         acc = 0
         for i, s in enumerate(chart.series):
             v = s.values[g]
@@ -353,10 +380,10 @@ def _stacked_svg(chart: Chart) -> str:
                 continue
             x = xpos(acc)
             parts.append(f'<rect x="{x:.1f}" y="{y + 3:.1f}" width="{xpos(acc + v) - x:.1f}" '
-                         f'height="{row_h - 6:.1f}" fill="{PALETTE[i % len(PALETTE)]}">'
+                         f'height="{bar_h - 6:.1f}" fill="{PALETTE[i % len(PALETTE)]}">'
                          f'<title>{escape(f"{s.name}, {name}: {_fmt(chart, v)}")}</title></rect>')
             acc += v
-        parts.append(text(xpos(total) + 4, y + row_h / 2 + 4.5, _fmt(chart, total),
+        parts.append(text(xpos(total) + 4, y + bar_h / 2 + 4.5, _fmt(chart, total),
                           SIZE_TICK - 1, fill=INK))
     parts.append(f'<line x1="{left:.1f}" y1="{top:.1f}" x2="{left:.1f}" y2="{y0:.1f}" '
                  f'stroke="{INK}" stroke-width="1.2"/>')
